@@ -1,0 +1,33 @@
+# Two commands: `make test` and `make reproduce`. Each creates .venv when missing and installs the package with
+# pinned dependencies (constraints.txt). CPU installs get torch==2.13.0; GPU users install their own torch into
+# .venv first (see README), and it is kept.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+PROFILE ?= $(or $(STS_STUDY_PROFILE),$(shell sed -n 's/^profile *= *\([a-z]*\).*/\1/p' settings.ini))
+TORCH ?= torch==2.13.0
+
+.PHONY: test reproduce install clean-venv
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
+	touch $@
+
+# fast suite: notebooks (nbdev-test) and the CLI / end-to-end tests (pytest)
+test: install
+	@before=$$(git diff -- sts_study | sha1sum); $(BIN)/nbdev-export; \
+	  if [ "$$before" != "$$(git diff -- sts_study | sha1sum)" ]; then echo "nbdev-export changed sts_study/: the modules did not match the notebooks"; git status --short sts_study; exit 1; fi
+	$(BIN)/nbdev-test --n-workers 2
+	$(BIN)/pytest -q
+
+# reproduce both cards with the profile from settings.ini / STS_STUDY_PROFILE
+reproduce: install
+	$(BIN)/sts-study reproduce korean-gte --profile $(PROFILE)
+	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE)
+
+clean-venv:
+	rm -rf $(VENV)
