@@ -4,6 +4,7 @@ Modules:
 
 - `sts_study.cli`: The `sts-study` command: `data`, `eval`, `train`, `card`, `reproduce` and `bench`, each a thin layer over the package's functions.
 - `sts_study.data`: Loaders that turn the registry's files into `datasets.Dataset`s with canonical columns, the converters the two cards' recipes need (NLI → triplets, NLI → labelled pairs), and dataset statistics in the cards' form.
+- `sts_study.metrics`: The ten STS metrics the cards print, computed exactly as sentence-transformers' `EmbeddingSimilarityEvaluator` computes them, plus what a careful study adds: bootstrap intervals, paired comparisons, a genre breakdown.
 - `sts_study.sources`: The registry of every upstream file the study uses, and checksummed fetching: local mirror first, then the network through pooch, into a cache under `data/`."""
 
 __version__ = "0.1.0"

@@ -1,0 +1,26 @@
+"The metric suite end to end: `sts-study eval` against sentence-transformers' own evaluator."
+import json, time
+import numpy as np, pytest
+from conftest import run_cli, needs_mirror, STANDIN
+
+@needs_mirror
+def test_eval_cli_matches_library_evaluator():
+    "KorSTS dev, stand-in model: the CLI's ten values equal EmbeddingSimilarityEvaluator's (4 similarities) within 1e-6."
+    t0 = time.time()
+    r = run_cli('eval', '--model', STANDIN, '--data', 'korsts', '--split', 'dev', '--json')
+    wall = time.time() - t0
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out['n'] == 1500 and wall < 90, wall
+    from sts_study.metrics import load_model, sts_evaluator, METRICS
+    from sts_study.data import load_dataset
+    lib = sts_evaluator(load_dataset('korsts', 'dev'))(load_model(str(STANDIN)))
+    for k in METRICS:
+        assert abs(out['metrics'][k] - lib[f'sts-dev_{k}']) < 1e-6, k
+        lo, hi = out['ci'][k]
+        assert lo < out['metrics'][k] < hi
+    assert set(out['by_genre']) == {'main-captions', 'main-forums', 'main-news'}
+
+def test_eval_missing_model():
+    r = run_cli('eval', '--model', './no/such/model', '--data', 'korsts', '--split', 'dev')
+    assert r.returncode == 1 and "model './no/such/model' not found" in r.stderr
