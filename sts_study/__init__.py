@@ -2,6 +2,7 @@
 
 Modules:
 
+- `sts_study.card`: Model cards as data: parse a sentence-transformers card into a structured object, render a run as a card in the same layout (plus a Reproduction section), and diff two cards.
 - `sts_study.cli`: The `sts-study` command: `data`, `eval`, `train`, `card`, `reproduce` and `bench`, each a thin layer over the package's functions.
 - `sts_study.data`: Loaders that turn the registry's files into `datasets.Dataset`s with canonical columns, the converters the two cards' recipes need (NLI → triplets, NLI → labelled pairs), and dataset statistics in the cards' form.
 - `sts_study.metrics`: The ten STS metrics the cards print, computed exactly as sentence-transformers' `EmbeddingSimilarityEvaluator` computes them, plus what a careful study adds: bootstrap intervals, paired comparisons, a genre breakdown.
