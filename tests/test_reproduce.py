@@ -1,0 +1,62 @@
+"The reproduction end to end: CLI and papermill forms, run folders, failure marking, no overwrite; the card CLI."
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest, yaml
+from conftest import run_cli, needs_mirror, ROOT, MIRROR
+
+CARDS = Path(os.environ.get('STS_STUDY_CARDS') or ROOT.parent/'shared/cards')
+
+def _model_index(readme):
+    fm = yaml.safe_load(readme.read_text().split('---')[1])
+    return {m['type']: m['value'] for m in fm['model-index'][0]['results'][0]['metrics']}
+
+@needs_mirror
+def test_reproduce_cli_and_papermill_agree(tmp_path):
+    a = tmp_path/'cli'
+    r = run_cli('reproduce', 'korean-gte', '--profile', 'smoke', '--seed', '3', '--out', a)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (a/'STATUS').read_text().startswith('complete')
+    for f in ('run.ipynb', 'params.yaml', 'metrics.json', 'README.md', 'comparison.md', 'log.csv', 'plots/training.png',
+              'plots/scatter_dev.png', 'plots/metrics.png', 'plots/consumption.png'):
+        assert (a/f).exists() and (a/f).stat().st_size > 0, f
+    assert not (a/'model').exists()  # smoke runs keep no model
+    m = json.loads((a/'metrics.json').read_text())
+    assert _model_index(a/'README.md') == m['dev']  # the card's metrics are metrics.json's
+    b = tmp_path/'pm'
+    env = {**os.environ, 'STS_STUDY_MIRROR': str(MIRROR)}
+    pm = subprocess.run([str(Path(sys.executable).parent/'papermill'), 'nbs/reproduce.ipynb', str(tmp_path/'pm.ipynb'), '-p', 'card', 'korean-gte',
+                         '-p', 'profile', 'smoke', '-p', 'seed', '3', '-p', 'out', str(b)], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert pm.returncode == 0, pm.stderr[-3000:]
+    assert json.loads((b/'metrics.json').read_text())['dev'] == m['dev']
+
+@needs_mirror
+def test_failed_run_is_marked_and_never_overwritten(tmp_path):
+    out = tmp_path/'run'
+    r = run_cli('reproduce', 'hebrew-mbert', '--profile', 'smoke', '--out', out, '-p', 'eval.split', 'nosuchsplit')
+    assert r.returncode != 0
+    assert (out/'STATUS').read_text().startswith('failed') and 'nosuchsplit' in (out/'STATUS').read_text()
+    assert not (out/'metrics.json').exists() and (out/'run.ipynb').exists()
+    before = sorted(p.name for p in out.iterdir())
+    r2 = run_cli('reproduce', 'hebrew-mbert', '--profile', 'smoke', '--out', out)
+    assert r2.returncode == 1 and 'never overwritten' in r2.stderr
+    assert sorted(p.name for p in out.iterdir()) == before and (out/'STATUS').read_text().startswith('failed')
+
+@pytest.mark.parametrize('card', ['korean-gte-kornli-korsts.md', 'hebrew-mbert-hebnli.md'])
+def test_card_parse_and_self_diff(card):
+    r = run_cli('card', 'parse', CARDS/card, '--json')
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d['missing'] == [] and len(d['hyperparameters']) == 109
+    r = run_cli('card', 'diff', CARDS/card, CARDS/card)
+    assert r.returncode == 0 and r.stdout.rstrip().endswith('no differences')
+
+def test_card_parse_broken(tmp_path):
+    p = tmp_path/'broken.md'; p.write_text('# no front matter\n')
+    r = run_cli('card', 'parse', p)
+    assert r.returncode == 1 and 'broken.md: no YAML front matter' in r.stderr
+    text = (CARDS/'korean-gte-kornli-korsts.md').read_text()
+    p.write_text(text.replace('### Framework Versions', '### Versions'))
+    r = run_cli('card', 'parse', p)
+    assert r.returncode == 1 and 'missing section(s): Training Details/Framework Versions' in r.stderr
+    r = run_cli('card', 'parse', p, '--partial')
+    assert r.returncode == 0 and 'missing: Training Details/Framework Versions' in r.stdout

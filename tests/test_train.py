@@ -1,0 +1,41 @@
+"The engine: resume after an interruption, determinism, and two-process DDP (gloo) on CPU."
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest
+from conftest import needs_mirror, ROOT, MIRROR
+
+@needs_mirror
+def test_resume_matches_uninterrupted(tmp_path):
+    from sts_study.recipe import load_recipe
+    from sts_study.train import run_recipe
+    r = load_recipe('korean-gte', 'smoke')
+    full = run_recipe(r, tmp_path/'full', n_resamples=20, save_model=False)
+    with pytest.raises(KeyboardInterrupt):
+        run_recipe(r, tmp_path/'cut', n_resamples=20, save_model=False, fail_at_step=15)
+    assert (tmp_path/'cut/checkpoints/checkpoint-10').exists()
+    resumed = run_recipe(r, tmp_path/'cut', n_resamples=20, save_model=False, resume=True)
+    assert resumed['resumed_from'].endswith('checkpoint-10') and resumed['steps'] == full['steps']
+    for split in ('dev', 'test'):
+        for k, v in full['after'][split]['metrics'].items():
+            assert abs(resumed['after'][split]['metrics'][k] - v) < 1e-6, (split, k)
+
+DDP = '''
+import json, sys
+from sts_study.recipe import load_recipe
+from sts_study.train import run_recipe
+import torch.distributed as dist
+rec = run_recipe(load_recipe('hebrew-mbert', 'smoke'), sys.argv[1], n_resamples=10, save_model=False)
+print('RESULT', json.dumps({'steps': rec['steps'], 'world': dist.get_world_size() if dist.is_initialized() else 1}))
+'''
+
+@needs_mirror
+def test_ddp_two_cpu_processes(tmp_path):
+    script = tmp_path/'ddp.py'; script.write_text(DDP)
+    env = {**os.environ, 'STS_STUDY_MIRROR': str(MIRROR), 'OMP_NUM_THREADS': '1'}
+    p = subprocess.run([str(Path(sys.executable).parent/'torchrun'), '--nproc_per_node', '2', '--master_port', '29533', str(script), str(tmp_path/'run')],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    res = [json.loads(l.split('RESULT ', 1)[1]) for l in p.stdout.splitlines() if 'RESULT ' in l]
+    assert len(res) == 2 and all(r['world'] == 2 for r in res)
+    # 96 pairs, batch 16 per process, 2 processes: 3 steps instead of 6 on one
+    assert all(r['steps'] == 3 for r in res)
