@@ -8,7 +8,7 @@ PYTHON ?= python3
 PROFILE ?= $(or $(STS_STUDY_PROFILE),$(shell sed -n 's/^profile *= *\([a-z]*\).*/\1/p' settings.ini))
 TORCH ?= torch==2.13.0
 
-.PHONY: test reproduce install clean-venv
+.PHONY: test reproduce findings install clean-venv
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -28,6 +28,16 @@ test: install
 reproduce: install
 	$(BIN)/sts-study reproduce korean-gte --profile $(PROFILE)
 	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE)
+
+# the findings' extra runs (fixed variants, 3 seeds of one recipe), then the findings notebook over outputs/
+# (run `make reproduce` first: the findings compare against its runs)
+findings: install
+	$(BIN)/sts-study reproduce korean-gte --profile $(PROFILE) --variant proportional
+	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant graded
+	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant mnrl
+	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant graded --seed 1
+	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant graded --seed 2
+	$(BIN)/papermill nbs/findings.ipynb $$($(BIN)/python -c "from sts_study.settings import get_settings; print(get_settings().outputs)")/findings.ipynb -p profile $(PROFILE)
 
 clean-venv:
 	rm -rf $(VENV)

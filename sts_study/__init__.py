@@ -2,6 +2,7 @@
 
 Modules:
 
+- `sts_study.bench`: Training-speed benchmark of the two cards' model shapes: samples/s, tokens/s, peak memory and model FLOP utilisation for the stock fp32 sentence-transformers path and faster variants, with a loss-parity check.
 - `sts_study.card`: Model cards as data: parse a sentence-transformers card into a structured object, render a run as a card in the same layout (plus a Reproduction section), and diff two cards.
 - `sts_study.cli`: The `sts-study` command: `data`, `eval`, `train`, `card`, `reproduce` and `bench`, each a thin layer over the package's functions.
 - `sts_study.data`: Loaders that turn the registry's files into `datasets.Dataset`s with canonical columns, the converters the two cards' recipes need (NLI → triplets, NLI → labelled pairs), and dataset statistics in the cards' form.
