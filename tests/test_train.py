@@ -39,3 +39,19 @@ def test_ddp_two_cpu_processes(tmp_path):
     assert len(res) == 2 and all(r['world'] == 2 for r in res)
     # 96 pairs, batch 16 per process, 2 processes: 3 steps instead of 6 on one
     assert all(r['steps'] == 3 for r in res)
+
+@needs_mirror
+@pytest.mark.skipif(not os.environ.get('STS_STUDY_SLOW'), reason='expensive (stand-in fine-tune, ~3 min on 2 cores): set STS_STUDY_SLOW=1')
+def test_offline_resume_matches_uninterrupted(tmp_path):
+    "Stand-in model and data (card H graded, first 12 steps): killed at step 9, resumed, same metrics within 1e-6."
+    from sts_study.recipe import load_recipe
+    from sts_study.train import run_recipe
+    ov = {'stop_after_steps': 12, 'args': {'eval_steps': 6, 'logging_steps': 3}, 'eval': {'limit': 300}, 'test': {'limit': 300}}
+    r = load_recipe('hebrew-mbert', 'offline', 'graded', ov)
+    full = run_recipe(r, tmp_path/'full', n_resamples=100, save_model=False)
+    with pytest.raises(KeyboardInterrupt):
+        run_recipe(r, tmp_path/'cut', n_resamples=100, save_model=False, fail_at_step=9)
+    res = run_recipe(r, tmp_path/'cut', n_resamples=100, save_model=False, resume=True)
+    assert res['resumed_from'].endswith('checkpoint-6') and res['steps'] == full['steps'] == 12
+    for s in ('dev', 'test'):
+        for k, v in full['after'][s]['metrics'].items(): assert abs(res['after'][s]['metrics'][k] - v) < 1e-6, (s, k)
