@@ -1,6 +1,6 @@
 "End-to-end tests of `sts-study data` through the console script."
 import pytest
-from conftest import run_cli, copy_tree_writable, needs_mirror, MIRROR, STANDIN
+from conftest import run_cli, copy_tree_writable, needs_mirror, MIRROR, CPU_MODEL
 
 @pytest.mark.parametrize('cmd', [[], ['data'], ['data', 'list'], ['data', 'fetch'], ['data', 'stats']])
 def test_help(cmd):
@@ -43,7 +43,8 @@ def test_missing_file_names_url(tmp_path):
 
 @needs_mirror
 def test_stats_korsts_train():
-    r = run_cli('data', 'stats', 'korsts', '--split', 'train', '--tokenizer', STANDIN)
+    "The documented call, with the cpu profile's tokenizer resolved like its model."
+    r = run_cli('data', 'stats', 'korsts', '--split', 'train', '--tokenizer', CPU_MODEL)
     assert r.returncode == 0, r.stderr
     assert 'korsts train: 5,749 rows; statistics over the first 1,000' in r.stdout
     assert 'sentence1  string  min: 7 tokens, mean: 13.17 tokens, max: 36 tokens' in r.stdout

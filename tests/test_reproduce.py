@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest, yaml
 from conftest import run_cli, needs_mirror, ROOT, MIRROR
 
-CARDS = Path(os.environ.get('STS_STUDY_CARDS') or ROOT.parent/'shared/cards')
+from sts_study.settings import PACKAGE_CARDS as CARDS  # the published cards ship with the package
 
 def _model_index(readme):
     fm = yaml.safe_load(readme.read_text().split('---')[1])
