@@ -32,6 +32,8 @@ reproduce: install
 # the findings' extra runs (fixed variants, 3 seeds of one recipe), then the findings notebook over outputs/
 # (run `make reproduce` first: the findings compare against its runs)
 findings: install
+	$(BIN)/sts-study reproduce korean-gte --profile $(PROFILE) --variant as-printed
+	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant as-printed
 	$(BIN)/sts-study reproduce korean-gte --profile $(PROFILE) --variant proportional
 	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant graded
 	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant mnrl

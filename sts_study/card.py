@@ -12,8 +12,8 @@ import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 # %% auto #0
-__all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'read_card', 'md_table', 'render_card',
-           'card_diff', 'card_from_run', 'published_metrics', 'model_line', 'reproduction_section']
+__all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'read_card', 'card_provenance', 'md_table',
+           'render_card', 'card_diff', 'card_from_run', 'published_metrics', 'model_line', 'reproduction_section']
 
 # %% ../nbs/07_card.ipynb #efe72d17
 class CardError(ValueError):
@@ -191,6 +191,23 @@ def read_card(path:Path|str, partial:bool=False) -> Card:
     if not p.exists(): raise FileNotFoundError(f'card {p} not found')
     return parse_card(p.read_text(encoding='utf-8'), src=p.name, partial=partial)
 
+# %% ../nbs/07_card.ipynb #f17c0002
+def card_provenance(c:Card) -> dict:
+    "Whether `c` was written through `model.fit()` or by the Trainer: writer ('fit', 'trainer', 'unknown'), version, evidence."
+    st = c.framework_versions.get('Sentence Transformers')
+    major = int(st.split('.')[0]) if st and st.split('.')[0].isdigit() else None
+    cols = [d.get('columns') or [] for d in c.datasets]
+    generated = bool(cols) and all(x and all(re.fullmatch(r'sentence_\d+|label', k) for k in x) for x in cols)
+    unnamed = bool(c.datasets) and all(d.get('name') in (None, '', 'Unnamed Dataset') for d in c.datasets)
+    rr = c.non_default_hyperparameters.get('multi_dataset_batch_sampler') == 'round_robin'
+    ev = {'columns sentence_0, sentence_1, … (fit() converts its InputExamples)': generated, 'unnamed datasets': unnamed,
+          'multi_dataset_batch_sampler round_robin among the non-default hyperparameters (fit() always sets it)': rr}
+    if major is not None and major < 3: writer = 'unknown'  # before 3.0 fit() trained without the Trainer and wrote other cards
+    elif generated and rr: writer = 'fit'
+    elif c.datasets and (not generated or not rr): writer = 'trainer'
+    else: writer = 'unknown'
+    return dict(writer=writer, st_version=st, evidence=[k for k, v in ev.items() if v], against=[k for k, v in ev.items() if not v])
+
 # %% ../nbs/07_card.ipynb #67b20ef3
 def md_table(header:list, rows:list, align:str='left') -> str:
     "A markdown table padded to column width; `align` 'left' (:---) or 'center' (:---:)."
@@ -252,6 +269,7 @@ def card_diff(a:Card, b:Card) -> dict:
 import csv as _csv
 from .metrics import METRICS
 from .data import stats_details
+from .train import reported
 
 def _fmt_log(v, col):
     if v in (None, ''): return '-'
@@ -266,7 +284,7 @@ def card_from_run(run:dict, # a run record (run.json)
                   eval_name:str='sts-dev') -> Card:
     "A `Card` describing the run, in the published card's layout."
     r = run['recipe']
-    dev = {k: round(v, 4) for k, v in run['after']['dev']['metrics'].items()}
+    dev = {k: round(v, 4) for k, v in reported(run)['dev']['metrics'].items()}
     fm = json.loads(json.dumps(published.front_matter))
     fm['base_model'] = run['base_model']
     fm.pop('widget', None)
@@ -274,7 +292,7 @@ def card_from_run(run:dict, # a run record (run.json)
     name = f"SentenceTransformer based on {run['base_model']}"
     fm['model-index'] = [dict(name=name, results=[dict(task=dict(type='semantic-similarity', name='Semantic Similarity'),
                                dataset=dict(name=eval_name.replace('-', ' '), type=eval_name),
-                               metrics=[dict(type=k, value=float(run['after']['dev']['metrics'][k]), name=k.replace('_', ' ').title()) for k in METRICS])])]
+                               metrics=[dict(type=k, value=float(reported(run)['dev']['metrics'][k]), name=k.replace('_', ' ').title()) for k in METRICS])])]
     datasets = []
     for t in r['train']:
         st = run['train_stats'][t['name']]
@@ -313,13 +331,25 @@ def model_line(run:dict) -> str:
 
 def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str:
     "Markdown: what ran, published vs reproduced metrics (delta, 95% CI), warnings and rows drawn per dataset."
-    pub, dev, ci = published_metrics(published), run['after']['dev']['metrics'], run['after']['dev']['ci']
+    sel = reported(run)
+    pub, dev, ci = published_metrics(published), sel['dev']['metrics'], sel['dev']['ci']
     prof = run['profile'] + (f" / variant `{run['variant']}`" if run.get('variant') else '')
     lines = [f"- **Profile:** `{prof}`", '- **Base model:** ' + model_line(run),
              f"- **Seed:** {run['seed']}; **device:** {run['device']}" + (' (bf16)' if run.get('bf16') else ''),
              f"- **Steps:** {run['steps']:,} (epoch {run['epochs']}); **wall time:** {run['wall_seconds']:,} s",
              f"- **Git commit:** `{run.get('git_commit')}`" + (f"; **run folder:** `{run_dir}`" if run_dir else '')]
     for n in run.get('notes', []): lines.append(f"- **Profile note:** {n}")
+    o = run.get('optimizer') or {}
+    if o.get('builder') == 'fit':
+        lines.append(f"- **Optimizer:** `model.fit()`'s reconstruction (sentence-transformers 3.0.1): AdamW lr {o['lr']:g}, weight decay {o['weight_decay']:g} "
+                     f"(not bias/LayerNorm), WarmupLinear over t_total {o['t_total']:,} steps; the hyperparameters below are printed as the card printed them")
+    elif o: lines.append("- **Optimizer:** the printed hyperparameters read at face value (TrainingArguments)")
+    if sel is not run['after']:
+        s, a, b = run['selection'], run['after'], sel
+        lines.append(f"- **Model selection:** best on dev ({s['metric']}) at step {s['step']:,}, as fit() saved it: dev spearman_cosine "
+                     f"{b['dev']['metrics']['spearman_cosine']:.4f}, test {b['test']['metrics']['spearman_cosine']:.4f}; the last model (step {run['steps']:,}): "
+                     f"dev {a['dev']['metrics']['spearman_cosine']:.4f}, test {a['test']['metrics']['spearman_cosine']:.4f}; selecting on dev changed test by "
+                     f"{b['test']['metrics']['spearman_cosine'] - a['test']['metrics']['spearman_cosine']:+.4f}")
     for w in run.get('warnings', []): lines.append(f"- **Warning:** {w}")
     rows = [[k, f'{pub.get(k, float("nan")):.4f}', f'{dev[k]:.4f}', f'{dev[k] - pub[k]:+.4f}' if k in pub else '-', f'[{ci[k][0]:.4f}, {ci[k][1]:.4f}]',
              f"{run['before']['dev']['metrics'][k]:.4f}"] for k in METRICS]
@@ -327,7 +357,7 @@ def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str
     acc = [[n, f'{run["train_sizes"][n]:,}', f'{c["batches"]:,}', f'{c["rows"]:,}', f'{c["rows"] / run["train_sizes"][n]:.1%}']
            for n, c in run['consumed'].items()]
     a = md_table(['Dataset', 'Rows', 'Batches drawn', 'Rows drawn', 'Share used'], acc)
-    tm = run['after']['test']['metrics']
-    return '\n'.join(lines) + f"\n\n#### Dev ({run['after']['dev']['n']:,} pairs): published vs reproduced\n\n{t}\n\n" + \
-        f"Test ({run['after']['test']['n']:,} pairs): spearman_cosine {tm['spearman_cosine']:.4f} (zero-shot {run['before']['test']['metrics']['spearman_cosine']:.4f}).\n\n" + \
+    tm = sel['test']['metrics']
+    return '\n'.join(lines) + f"\n\n#### Dev ({sel['dev']['n']:,} pairs): published vs reproduced\n\n{t}\n\n" + \
+        f"Test ({sel['test']['n']:,} pairs): spearman_cosine {tm['spearman_cosine']:.4f} (zero-shot {run['before']['test']['metrics']['spearman_cosine']:.4f}).\n\n" + \
         f"#### Data drawn by the `{run.get('sampler')}` sampler\n\n{a}\n"

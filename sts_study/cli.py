@@ -116,14 +116,17 @@ def _add_eval(p):
 
 # %% ../nbs/11_cli.ipynb #21482e58
 def cmd_card_parse(args):
-    from sts_study.card import read_card
+    from sts_study.card import read_card, card_provenance
     import dataclasses
     c = read_card(args.card, partial=args.partial)
     d = dataclasses.asdict(c)
+    d['provenance'] = prov = card_provenance(c)
     if args.json: print(json.dumps(d, indent=1, ensure_ascii=False, default=str)); return
     print(f"{args.card}: {c.title}\n  base model {c.base_model} @ {c.revision}; max_seq_length {c.max_seq_length}; dim {c.output_dim}")
     for e in c.evaluations: print(f"  {e['task']} on {e['dataset']}: " + ', '.join(f'{k} {v}' for k, v in e['metrics'].items()))
     for ds in c.datasets: print(f"  dataset {ds['name']}: {ds['size']:,} rows, {ds['loss']} {ds['loss_params']}")
+    who = {'fit': 'model.fit() (its optimizer and schedule are not the printed hyperparameters)', 'trainer': 'the Trainer'}.get(prov['writer'], 'unknown')
+    print(f"  written by {who}; sentence-transformers {prov['st_version']}" + (f"; evidence: {'; '.join(prov['evidence'])}" if prov['evidence'] else ''))
     print(f"  {len(c.hyperparameters)} hyperparameters; {len(c.training_logs.get('rows', []))} log rows")
     if c.missing: print('  missing:', ', '.join(c.missing))
     if c.damaged: print('  unreadable front-matter keys (skipped):', ', '.join(c.damaged))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import torch, yaml
 from sentence_transformers import SentenceTransformer, models
-from transformers import AutoModel, BertConfig, BertTokenizerFast, GteConfig
+from transformers import AutoModel, BertConfig, GteConfig, PreTrainedTokenizerFast
 from .settings import Settings, get_settings
 
 # %% auto #0
@@ -99,7 +99,7 @@ SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']
 
 def train_tokenizer(texts:list, # training text (e.g. every sentence of a recipe's training data)
                     vocab_size:int=2000, # vocabulary size (more when the text has more distinct characters)
-                   ) -> BertTokenizerFast:
+                   ) -> PreTrainedTokenizerFast:
     "A WordPiece tokenizer for `texts`: characters, `##`characters and the most frequent words; deterministic."
     from collections import Counter
     from tokenizers import Tokenizer, decoders, models as tm, normalizers, pre_tokenizers, processors
@@ -115,7 +115,9 @@ def train_tokenizer(texts:list, # training text (e.g. every sentence of a recipe
     cls, sep = vocab.index('[CLS]'), vocab.index('[SEP]')
     tok.post_processor = processors.TemplateProcessing(single='[CLS] $A [SEP]', pair='[CLS] $A [SEP] $B:1 [SEP]:1',
                                                        special_tokens=[('[CLS]', cls), ('[SEP]', sep)])
-    return BertTokenizerFast(tokenizer_object=tok, unk_token='[UNK]', pad_token='[PAD]', cls_token='[CLS]', sep_token='[SEP]', mask_token='[MASK]')
+    # a plain fast tokenizer: saved and loaded as its tokenizer.json says (transformers' BertTokenizer would rebuild it with
+    # BERT's normaliser, whose accent stripping decomposes Hangul into jamo that are not in this vocabulary)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token='[UNK]', pad_token='[PAD]', cls_token='[CLS]', sep_token='[SEP]', mask_token='[MASK]')
 
 # %% ../nbs/02_models.ipynb #c0d3m020
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)  # the smoke encoder's shape

@@ -14,7 +14,7 @@ import seaborn as sns
 from scipy import stats
 
 # %% auto #0
-__all__ = ['plot_training', 'plot_scatter', 'plot_metric_bars', 'plot_consumption']
+__all__ = ['plot_training', 'plot_scatter', 'plot_metric_bars', 'plot_consumption', 'plot_lr_schedules']
 
 # %% ../nbs/08_plots.ipynb #5d920198
 sns.set_theme(style='whitegrid', context='notebook')
@@ -76,4 +76,16 @@ def plot_consumption(plans:dict, # recipe label → {dataset: (rows used, rows a
     for i, (u, a) in enumerate(zip(used, avail)): ax.text(a, i, f' {u:,} / {a:,} ({u/a:.1%})', va='center', fontsize=8)
     ax.set_yticks(y, labels, fontsize=8); ax.set_xscale('log'); ax.invert_yaxis(); ax.legend(loc='lower right', fontsize=8)
     ax.set_title(title or 'rows used per epoch'); fig.tight_layout(); plt.close(fig)
+    return _save(fig, path)
+
+# %% ../nbs/08_plots.ipynb #p1075002
+def plot_lr_schedules(schedules:dict, # label → learning rate of each step
+                      marks:dict|None=None, # label → step to mark (e.g. the published checkpoint)
+                      title:str='', path=None):
+    "Learning rate against training step, one line a schedule, with optional marked steps."
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for lab, lrs in schedules.items(): ax.plot(np.arange(len(lrs)), lrs, label=lab)
+    for lab, st in (marks or {}).items(): ax.axvline(st, color='grey', ls=':', lw=1); ax.text(st, ax.get_ylim()[1] * 0.95, f' {lab}', fontsize=8, va='top')
+    ax.set_xlabel('step'); ax.set_ylabel('learning rate'); ax.ticklabel_format(axis='y', style='sci', scilimits=(0, 0))
+    ax.legend(fontsize=8, loc='upper right'); ax.set_title(title or 'learning-rate schedules')
     return _save(fig, path)

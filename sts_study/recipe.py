@@ -34,6 +34,8 @@ class Recipe:
     stop_after_epochs: int|None = None  # end after this many epochs (card K's published model is its epoch-1 state)
     stop_after_steps: int|None = None   # end after this many steps, the schedule unchanged (a CPU budget: the run's first N steps)
     allow_label_misuse: bool = False
+    optimizer: dict = field(default_factory=dict)  # {builder: fit|trainer, st_version, lr, weight_decay, scheduler, warmup_steps}
+    select: str = 'last'  # the model a run reports: 'last', or 'best_on_dev' (fit() with an output path saved the best)
     variants: tuple = ()
     notes: list = field(default_factory=list)  # what the profile swaps (data in place of the card's), recorded by runs
 

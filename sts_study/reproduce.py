@@ -14,7 +14,7 @@ from .settings import get_settings
 from .recipe import load_recipe, CARDS, Recipe
 from .card import read_card, card_from_run, render_card, reproduction_section, published_metrics, card_diff, md_table
 from .metrics import METRICS
-from .train import epoch_plan
+from .train import epoch_plan, reported
 from . import plots
 
 # %% auto #0
@@ -67,11 +67,13 @@ def write_outputs(run:dict, # the run record from `run_recipe`
     s = get_settings()
     pub = read_card(s.cards/CARDS[run['card']])
     pubm = published_metrics(pub)
+    sel = reported(run)  # the best-on-dev model where the recipe selects it (as fit() saved it), else the last
     metrics = dict(card=run['card'], profile=run['profile'], variant=run['variant'], seed=run['seed'], stand_in=run['stand_in'],
                    model_source=run.get('model_source'), notes=run.get('notes', []),
-                   dev=run['after']['dev']['metrics'], test=run['after']['test']['metrics'], dev_ci=run['after']['dev']['ci'],
-                   test_ci=run['after']['test']['ci'], zero_shot_dev=run['before']['dev']['metrics'], zero_shot_test=run['before']['test']['metrics'],
-                   published_dev=pubm, by_genre_dev=run['after']['dev'].get('by_genre'), steps=run['steps'], consumed=run['consumed'],
+                   dev=sel['dev']['metrics'], test=sel['test']['metrics'], dev_ci=sel['dev']['ci'],
+                   test_ci=sel['test']['ci'], zero_shot_dev=run['before']['dev']['metrics'], zero_shot_test=run['before']['test']['metrics'],
+                   last_dev=run['after']['dev']['metrics'], last_test=run['after']['test']['metrics'], selection=run.get('selection'),
+                   optimizer=run.get('optimizer'), published_dev=pubm, by_genre_dev=sel['dev'].get('by_genre'), steps=run['steps'], consumed=run['consumed'],
                    train_sizes=run['train_sizes'], warnings=run['warnings'], wall_seconds=run['wall_seconds'])
     card = card_from_run(run, pub, out/'log.csv')
     repro = reproduction_section(run, pub, str(out))
@@ -84,8 +86,8 @@ def write_outputs(run:dict, # the run record from `run_recipe`
     pl = out/'plots'
     title = f"{run['card']} ({run['profile']}{', stand-in model' if run['stand_in'] else ''})"
     plots.plot_training(out/'log.csv', title=f'{title}: training', path=pl/'training.png')
-    plots.plot_scatter(run['cosine']['dev'], run['gold']['dev'], title=f'{title} dev', path=pl/'scatter_dev.png')
-    plots.plot_metric_bars(pubm, run['after']['dev']['metrics'], run['before']['dev']['metrics'], title=f'{title}: dev metrics', path=pl/'metrics.png')
+    plots.plot_scatter(run['cosine']['dev_best' if sel is not run['after'] else 'dev'], run['gold']['dev'], title=f'{title} dev', path=pl/'scatter_dev.png')
+    plots.plot_metric_bars(pubm, sel['dev']['metrics'], run['before']['dev']['metrics'], title=f'{title}: dev metrics', path=pl/'metrics.png')
     plan = epoch_plan(run['train_sizes'], run['batch_size'], run['sampler'] or 'round_robin') if len(run['train_sizes']) > 1 else None
     if plan:
         metrics['epoch_plan'] = plan

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv, dataclasses, json, os, platform, random, shutil, subprocess, tempfile, time, warnings
 from collections import Counter
 from pathlib import Path
-import numpy as np, torch
+import numpy as np, torch, transformers
 from datasets import Dataset, DatasetDict
 from transformers import TrainerCallback
 from sentence_transformers import (SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments,
@@ -20,9 +20,10 @@ from .metrics import sts_evaluator, evaluate
 from .recipe import Recipe, load_recipe, training_args
 
 # %% auto #0
-__all__ = ['train_texts', 'build_model', 'model_source', 'build_train_data', 'check_labels', 'build_losses', 'CountingTrainer',
-           'CSVLog', 'StopAfter', 'pick_device', 'versions', 'git_commit', 'seed_everything', 'run_recipe',
-           'epoch_plan']
+__all__ = ['FIT_DEFAULTS', 'FIT_SCHEDULERS', 'train_texts', 'build_model', 'model_source', 'build_train_data', 'check_labels',
+           'build_losses', 'CountingTrainer', 'CSVLog', 'StopAfter', 'fit_t_total', 'fit_optimizers', 'EvalAtEpochEnd',
+           'BestOnDev', 'pick_device', 'versions', 'git_commit', 'seed_everything', 'reported', 'run_recipe',
+           'epoch_plan', 'lr_schedule']
 
 # %% ../nbs/06_train.ipynb #bb323b8d
 def train_texts(data:DatasetDict) -> list:
@@ -132,6 +133,52 @@ class StopAfter(TrainerCallback):
     def on_epoch_end(self, args, state, control, **kw):
         if self.epochs and state.epoch >= self.epochs - 1e-9: control.should_training_stop = True
 
+# %% ../nbs/06_train.ipynb #f17e0002
+FIT_DEFAULTS = {'3.0.1': dict(lr=2e-5, weight_decay=0.01, scheduler='WarmupLinear', warmup_steps=10000)}  # fit()'s signature defaults
+FIT_SCHEDULERS = {'constantlr': lambda o, w, t: transformers.get_constant_schedule(o),
+                  'warmupconstant': lambda o, w, t: transformers.get_constant_schedule_with_warmup(o, num_warmup_steps=w),
+                  'warmuplinear': lambda o, w, t: transformers.get_linear_schedule_with_warmup(o, num_warmup_steps=w, num_training_steps=t),
+                  'warmupcosine': lambda o, w, t: transformers.get_cosine_schedule_with_warmup(o, num_warmup_steps=w, num_training_steps=t),
+                  'warmupcosinewithhardrestarts': lambda o, w, t: transformers.get_cosine_with_hard_restarts_schedule_with_warmup(o, num_warmup_steps=w, num_training_steps=t)}
+
+def fit_t_total(sizes:dict, # dataset → rows
+                batch_size:int, # the last DataLoader's batch size (fit() used it for every dataset)
+                epochs:int) -> int:
+    "fit()'s `num_train_steps`: min over datasets of `rows // batch_size`, times epochs (not the steps the Trainer runs)."
+    return int(min(n // batch_size for n in sizes.values()) * epochs)
+
+def fit_optimizers(model, # the SentenceTransformer (its named_parameters; a loss's own parameters are not included, as in fit())
+                   opt:dict, # the recipe's `optimizer` (missing keys: fit()'s defaults of `st_version`)
+                   sizes:dict, batch_size:int, epochs:int) -> tuple:
+    "AdamW and its LR schedule exactly as sentence-transformers 3.0.1's `model.fit()` built them: (optimizer, scheduler, t_total)."
+    o = {**FIT_DEFAULTS[str(opt.get('st_version', '3.0.1'))], **{k: v for k, v in opt.items() if k in ('lr', 'weight_decay', 'scheduler', 'warmup_steps')}}
+    no_decay = ['bias', 'LayerNorm.bias', 'LayerNorm.weight']
+    params = list(model.named_parameters())
+    groups = [{'params': [p for n, p in params if not any(nd in n for nd in no_decay)], 'weight_decay': o['weight_decay']},
+              {'params': [p for n, p in params if any(nd in n for nd in no_decay)], 'weight_decay': 0.0}]
+    optimizer = torch.optim.AdamW(groups, lr=o['lr'])
+    t_total = fit_t_total(sizes, batch_size, epochs)
+    sched = o['scheduler'].lower()
+    if sched not in FIT_SCHEDULERS: raise ValueError(f"optimizer.scheduler: unknown {o['scheduler']!r}; fit() knew {', '.join(FIT_SCHEDULERS)}")
+    return optimizer, FIT_SCHEDULERS[sched](optimizer, o['warmup_steps'], t_total), t_total
+
+class EvalAtEpochEnd(TrainerCallback):
+    "Evaluate at every epoch end as well as every `eval_steps`, as fit()'s `EvaluatorCallback` did."
+    def on_epoch_end(self, args, state, control, **kw): control.should_evaluate = True
+
+class BestOnDev(TrainerCallback):
+    "Save the model whenever the dev metric improves, as fit()'s `SaveModelCallback` did with an output path."
+    def __init__(self, path, metric:str='spearman_max'):
+        self.path, self.metric = Path(path), metric
+        f = self.path/'best.json'  # a resumed run continues from the best so far
+        self.best, self.step = (json.loads(f.read_text())[k] for k in ('value', 'step')) if f.exists() else (None, None)
+    def on_evaluate(self, args, state, control, metrics=None, model=None, **kw):
+        if not state.is_world_process_zero: return
+        for k, v in (metrics or {}).items():
+            if k.endswith(self.metric) and (self.best is None or v > self.best):
+                self.best, self.step = float(v), state.global_step
+                model.save(str(self.path)); (self.path/'best.json').write_text(json.dumps(dict(value=self.best, step=self.step, metric=k)))
+
 # %% ../nbs/06_train.ipynb #0b95e748
 def pick_device(device:str|None=None) -> str:
     "`device`, else cuda when available, else cpu."
@@ -163,6 +210,10 @@ def _eval_sets(r):
     te = _limit(load_dataset(r.test['data'], r.test['split']), r.test.get('limit'))
     return ev, te
 
+def reported(run:dict) -> dict:
+    "The evaluations a run reports: its best-on-dev model's when the recipe selects that (as fit() saved it), else the last's."
+    return run['best'] if (run.get('selection') or {}).get('rule') == 'best_on_dev' and run.get('best') else run['after']
+
 def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                out:Path|str, # run folder
                seed:int=42, # seeds model init (tiny), data draws, sampler and trainer
@@ -192,9 +243,17 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     args = SentenceTransformerTrainingArguments(output_dir=str(out/'checkpoints'), seed=seed, data_seed=seed, report_to='none',
                                                 bf16=use_bf16, use_cpu=device == 'cpu', save_strategy='steps', save_steps=ta['eval_steps'],
                                                 save_total_limit=2, **{k: v for k, v in ta.items() if k not in ('bf16', 'use_cpu', 'seed')})
+    sizes = {k: len(v) for k, v in data.items()}
+    opt, optimizers, fit_info = r.optimizer or {'builder': 'trainer'}, (None, None), None
+    if opt.get('builder') == 'fit':  # fit()'s own AdamW and schedule, handed to the Trainer as fit() did
+        o, s, t_total = fit_optimizers(model, opt, sizes, r.args['per_device_train_batch_size'], r.args['num_train_epochs'])
+        optimizers, fit_info = (o, s), dict(t_total=t_total, lr=o.defaults['lr'], weight_decay=o.param_groups[0]['weight_decay'])
+    elif opt.get('builder') not in (None, 'trainer'): raise ValueError(f"optimizer.builder must be fit or trainer, not {opt.get('builder')!r}")
+    best = BestOnDev(out/'best') if r.select == 'best_on_dev' else None
     trainer = CountingTrainer(model=model, args=args, train_dataset=data if len(data) > 1 else data[r.train[0]['name']],
-                              loss=loss if len(loss) > 1 else loss[r.train[0]['name']], evaluator=evaluator,
-                              callbacks=[CSVLog(out/'log.csv'), StopAfter(r.stop_after_epochs, r.stop_after_steps, fail_at_step)])
+                              loss=loss if len(loss) > 1 else loss[r.train[0]['name']], evaluator=evaluator, optimizers=optimizers,
+                              callbacks=[CSVLog(out/'log.csv'), StopAfter(r.stop_after_epochs, r.stop_after_steps, fail_at_step),
+                                         *([EvalAtEpochEnd()] if fit_info else []), *([best] if best else [])])
     trainer.single_name = r.train[0]['name']
     if not resume and (out/'log.csv').exists(): (out/'log.csv').unlink()
     ckpt = None
@@ -209,8 +268,13 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     trainer.train(resume_from_checkpoint=ckpt)
     if not keep_checkpoints: shutil.rmtree(out/'checkpoints', ignore_errors=True)
     after = {'dev': evaluate(model, dev, n_resamples=n_resamples, seed=seed), 'test': evaluate(model, test, n_resamples=n_resamples, seed=seed)}
-    if save_model: model.save(str(out/'model'))
-    sizes = {k: len(v) for k, v in data.items()}
+    selection, chosen = dict(rule=r.select, step=trainer.state.global_step), None
+    if best is not None and best.step is not None:  # fit() kept the best-on-dev model: evaluate it beside the last
+        bm = SentenceTransformer(str(out/'best'), device=device)
+        chosen = {'dev': evaluate(bm, dev, n_resamples=n_resamples, seed=seed), 'test': evaluate(bm, test, n_resamples=n_resamples, seed=seed)}
+        selection.update(step=best.step, metric=best.metric, value=best.best)
+    if save_model: (bm if chosen else model).save(str(out/'model'))
+    shutil.rmtree(out/'best', ignore_errors=True)
     train_stats = {k: dataset_stats(v, model.tokenizer) for k, v in data.items()}
     rec = dict(card=r.card, profile=r.profile, variant=r.variant, seed=seed, device=device, bf16=use_bf16,
                base_model=r.model['base'], model_source=(src := model_source(r)), stand_in=src['stand_in'],
@@ -221,10 +285,12 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                sampler=r.args.get('multi_dataset_batch_sampler'), batch_size=r.args.get('per_device_train_batch_size'),
                warnings=notes, git_commit=git_commit(), versions=versions(), train_stats=train_stats,
                architecture=str(model), output_dim=model.get_embedding_dimension(), max_seq_length=model.max_seq_length,
-               recipe=dataclasses.asdict(r),
+               recipe=dataclasses.asdict(r), optimizer=dict(builder=opt.get('builder', 'trainer'), **(fit_info or {})), selection=selection,
+               best={k: {x: v[x] for x in ('n', 'metrics', 'ci', 'by_genre') if x in v} for k, v in chosen.items()} if chosen else None,
                before={k: {x: v[x] for x in ('n', 'metrics', 'ci', 'by_genre') if x in v} for k, v in before.items()},
                after={k: {x: v[x] for x in ('n', 'metrics', 'ci', 'by_genre') if x in v} for k, v in after.items()},
-               cosine={'dev': after['dev']['cosine'], 'test': after['test']['cosine'], 'dev_before': before['dev']['cosine']},
+               cosine={'dev': after['dev']['cosine'], 'test': after['test']['cosine'], 'dev_before': before['dev']['cosine'],
+                       **({'dev_best': chosen['dev']['cosine'], 'test_best': chosen['test']['cosine']} if chosen else {})},
                gold={'dev': list(dev['score']), 'test': list(test['score'])})
     (out/'run.json').write_text(json.dumps(rec, indent=1, default=str))
     return rec
@@ -240,3 +306,21 @@ def epoch_plan(sizes:dict, # dataset → rows
         return dict(steps=m*len(nb), rows={k: (min(n, m*batch_size), n) for k, n in sizes.items()})
     if sampler == 'proportional': return dict(steps=sum(nb.values()), rows={k: (n, n) for k, n in sizes.items()})
     raise ValueError(f'unknown sampler {sampler!r}')
+
+# %% ../nbs/06_train.ipynb #f17e0006
+def lr_schedule(r:Recipe, # the recipe
+                sizes:dict, # dataset → rows (e.g. the card's: {'hebnli': 300067})
+                n_steps:int|None=None, # default: num_train_epochs × the sampler's steps an epoch
+               ) -> list:
+    "The learning rate of each training step of `r` on datasets of `sizes`, computed without training."
+    bs, ep = r.args['per_device_train_batch_size'], r.args['num_train_epochs']
+    total = n_steps or epoch_plan(sizes, bs, r.args.get('multi_dataset_batch_sampler') or 'round_robin')['steps'] * ep
+    m = torch.nn.Linear(1, 1)
+    if (r.optimizer or {}).get('builder') == 'fit': o, s, _ = fit_optimizers(m, r.optimizer, sizes, bs, ep)
+    else:
+        o = torch.optim.AdamW(m.parameters(), lr=r.args['learning_rate'])
+        warm = r.args.get('warmup_steps') or math.ceil((r.args.get('warmup_ratio') or 0) * total)
+        s = transformers.get_scheduler(r.args['lr_scheduler_type'], o, num_warmup_steps=warm, num_training_steps=total)
+    out = []
+    for _ in range(total): out.append(s.get_last_lr()[0]); o.step(); s.step()
+    return out

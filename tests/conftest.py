@@ -6,6 +6,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # The data comes from a local mirror named by STS_STUDY_MIRROR (CI: .ci/run sets it); nothing beside the checkout is assumed.
 MIRROR = Path(os.environ['STS_STUDY_MIRROR']).resolve() if os.environ.get('STS_STUDY_MIRROR') else None
 CPU_MODEL = 'intfloat/multilingual-e5-small'  # the cpu profile's encoder, resolved like every model (hub, mirror copy, stand-in)
+# real generated cards of other people's models (CI: .ci/run points it at ../shared/cards/corpus)
+CORPUS = Path(os.environ['STS_STUDY_CORPUS']).resolve() if os.environ.get('STS_STUDY_CORPUS') else None
 SLOW = bool(os.environ.get('STS_STUDY_SLOW'))
 
 needs_mirror = pytest.mark.skipif(MIRROR is None or not (MIRROR/'SHA256SUMS').exists(), reason='no mirror (set STS_STUDY_MIRROR)')

@@ -47,6 +47,8 @@ def test_card_parse_and_self_diff(card):
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d['missing'] == [] and len(d['hyperparameters']) == 109
+    assert d['provenance']['writer'] == 'fit' and d['provenance']['st_version'] == '3.0.1'  # both cards came from model.fit()
+    assert 'written by model.fit()' in run_cli('card', 'parse', CARDS/card).stdout
     r = run_cli('card', 'diff', CARDS/card, CARDS/card)
     assert r.returncode == 0 and r.stdout.rstrip().endswith('no differences')
 
