@@ -8,7 +8,7 @@ PYTHON ?= python3
 PROFILE ?= $(or $(STS_STUDY_PROFILE),$(shell sed -n 's/^profile *= *\([a-z]*\).*/\1/p' settings.ini))
 TORCH ?= torch==2.13.0
 
-.PHONY: test reproduce findings install clean-venv
+.PHONY: test reproduce findings install lab clean-venv
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -40,6 +40,11 @@ findings: install
 	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant graded --seed 1
 	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant graded --seed 2
 	$(BIN)/papermill nbs/findings.ipynb $$($(BIN)/python -c "from sts_study.settings import get_settings; print(get_settings().outputs)")/findings.ipynb -p profile $(PROFILE)
+
+# JupyterLab on nbs/ with the study's settings; notebooks are cleaned by nbdev on save (jupyter_server_config.py)
+lab: install
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev,lab]"
+	$(BIN)/jupyter lab --config=jupyter_server_config.py --notebook-dir=nbs $(LAB_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -9,7 +9,8 @@ import contextlib, json, statistics, tempfile, time
 from pathlib import Path
 import torch
 from transformers import AutoTokenizer
-from sentence_transformers import SentenceTransformer, losses
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer import losses
 from .models import CPU_MODEL, TINY, resolve_model, random_model
 from .data import load_dataset, nli_to_triplets, nli_to_pairs
 

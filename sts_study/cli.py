@@ -12,13 +12,15 @@ from .data import DataError
 
 # %% auto #0
 __all__ = ['CANONICAL', 'COMMANDS', 'format_table', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats',
-           'cmd_eval', 'cmd_card_parse', 'cmd_card_diff', 'cmd_reproduce', 'cmd_bench', 'build_parser', 'main']
+           'cmd_eval', 'cmd_card_parse', 'cmd_card_diff', 'cmd_reproduce', 'cmd_runs', 'cmd_bench', 'build_parser',
+           'main']
 
 # %% ../nbs/11_cli.ipynb #3e2e0c64
 def format_table(rows:list, # list of dicts with the same keys
                  cols:list|None=None, # columns to show (default: the first row's keys)
                 ) -> str:
     "A plain aligned text table."
+    if not rows: return '(none)'
     cols = cols or list(rows[0])
     w = {c: max(len(str(c)), *(len(str(r[c])) for r in rows)) for c in cols}
     line = lambda r: '  '.join(str(r[c]).ljust(w[c]) for c in cols).rstrip()
@@ -171,6 +173,21 @@ def _add_reproduce(p):
     p.add_argument('--out', help='run folder (must not exist); default outputs/<card>-<profile>-<timestamp>')
     p.set_defaults(func=cmd_reproduce)
 
+# %% ../nbs/11_cli.ipynb #c11r0001
+def cmd_runs(args):
+    from sts_study.reproduce import list_runs
+    root = args.dir or get_settings().outputs
+    rows = list_runs(root)
+    if args.json: print(json.dumps(rows, indent=1)); return
+    if not rows: print(f'no run folders under {root}: `sts-study reproduce CARD --profile smoke` makes one'); return
+    f = lambda v, p=4: '-' if v is None else f'{v:.{p}f}' if isinstance(v, float) else str(v)
+    print(format_table([{**r, 'variant': r['variant'] or '-', 'dev': f(r['dev']), 'test': f(r['test']), 'steps': f(r['steps']), 'wall_s': f(r['wall_s'], 0)} for r in rows]))
+
+def _add_runs(p):
+    p.add_argument('dir', nargs='?', help='folder of run folders (default: the settings\' outputs)')
+    p.add_argument('--json', action='store_true', help='print JSON')
+    p.set_defaults(func=cmd_runs)
+
 # %% ../nbs/11_cli.ipynb #f52663f9
 def cmd_bench(args):
     from sts_study.bench import bench
@@ -197,6 +214,7 @@ COMMANDS = {'data': ('list and fetch the datasets', _add_data),
             'eval': ('evaluate a model on an STS split: ten metrics with bootstrap intervals', _add_eval),
             'card': ('parse and compare model cards', _add_card),
             'reproduce': ('reproduce a card end to end into a run folder (papermill)', _add_reproduce),
+            'runs': ('one line a run folder: card, profile, variant, seed, status, steps, dev and test spearman_cosine, wall time', _add_runs),
             'bench': ('time training steps of the cards\' model shapes (samples/s, MFU, parity)', _add_bench)}
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.evaluation import EmbeddingSimilarityEvaluator
+from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
 
 # %% auto #0
 __all__ = ['SIMILARITIES', 'METRICS', 'pair_similarities', 'check_inputs', 'sts_metrics', 'bootstrap_ci', 'paired_comparison',

@@ -9,7 +9,8 @@ import hashlib, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 import torch, yaml
-from sentence_transformers import SentenceTransformer, models
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer import modules
 from transformers import AutoModel, BertConfig, GteConfig, PreTrainedTokenizerFast
 from .settings import Settings, get_settings
 
@@ -137,8 +138,8 @@ def random_model(tokenizer, # a tokenizer (e.g. `train_tokenizer(...)`); its siz
     torch.manual_seed(seed)
     with tempfile.TemporaryDirectory(prefix='random-') as d:
         AutoModel.from_config(cfg).save_pretrained(d); tokenizer.save_pretrained(d)
-        t = models.Transformer(d, max_seq_length=max_seq_length, model_args={'attn_implementation': attn})
-        return SentenceTransformer(modules=[t, models.Pooling(t.get_embedding_dimension(), pooling)], device=device)
+        t = modules.Transformer(d, max_seq_length=max_seq_length, model_args={'attn_implementation': attn})
+        return SentenceTransformer(modules=[t, modules.Pooling(t.get_embedding_dimension(), pooling)], device=device)
 
 def tiny_model(texts:list, # the run's training text: the tokenizer is trained on it
                seed:int=0, max_seq_length:int=64) -> SentenceTransformer:

@@ -74,7 +74,8 @@ def load_recipe(card:str, # card id: korean-gte or hebrew-mbert (or a path to a 
 
 # %% ../nbs/05_recipe.ipynb #7b7386dd
 RENAMED = {'warmup_ratio': 'warmup_steps',   # today: warmup_steps < 1 is a fraction of the total steps
-           'no_cuda': 'use_cpu', 'adafactor': 'optim'}
+           'no_cuda': 'use_cpu', 'adafactor': 'optim',
+           'gradient_checkpointing': 'activation_checkpointing', 'gradient_checkpointing_kwargs': 'activation_checkpointing_kwargs'}  # transformers 5.x
 NO_EQUIVALENT = {
     'overwrite_output_dir': 'removed in transformers 5; run folders are never reused here',
     'per_gpu_train_batch_size': 'deprecated alias of per_device_train_batch_size (None in the cards)',
@@ -103,7 +104,7 @@ def training_args(r:Recipe) -> dict:
         if k == 'warmup_ratio':
             if v: out['warmup_steps'] = float(v)
             continue
-        if k == 'no_cuda': k = 'use_cpu'
+        if k in ('no_cuda', 'gradient_checkpointing', 'gradient_checkpointing_kwargs'): k = RENAMED[k]
         if k == 'adafactor':
             if v: out['optim'] = 'adafactor'
             continue

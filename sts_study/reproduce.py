@@ -18,8 +18,8 @@ from .train import epoch_plan, reported
 from . import plots
 
 # %% auto #0
-__all__ = ['new_run_dir', 'set_status', 'get_status', 'parse_overrides', 'write_outputs', 'notebook_path', 'reproduce',
-           'load_run', 'collect_runs']
+__all__ = ['PRODUCTS', 'new_run_dir', 'set_status', 'get_status', 'parse_overrides', 'begin_run', 'finish_run', 'write_outputs',
+           'notebook_path', 'reproduce', 'load_run', 'collect_runs', 'list_runs']
 
 # %% ../nbs/09_reproduce.ipynb #66a9419a
 def new_run_dir(card:str, profile:str, variant:str|None=None, outputs:Path|None=None) -> Path:
@@ -58,6 +58,55 @@ def _value(s:str):
         try: return float(v)
         except ValueError: pass
     return v
+
+# %% ../nbs/09_reproduce.ipynb #l1fe0001
+PRODUCTS = ('metrics.json', 'README.md', 'comparison.md', 'log.csv', 'run.json')  # what a complete run folder holds
+
+def _params(card, profile, variant, seed, overrides, out): return dict(card=card, profile=profile, variant=variant, seed=seed, overrides=overrides or {}, out=str(out))
+
+def begin_run(card:str, profile:str|None=None, variant:str|None=None, seed:int|None=None, overrides:dict|None=None,
+              out:Path|str|None=None, # the run folder: None → a new one under outputs/; an existing one only if the CLI just made it for this run
+              mark_failures:bool=True, # mark the folder failed/interrupted when a later notebook cell raises (IPython kernels)
+             ) -> Path:
+    "Make (or adopt) the run folder: params.yaml, STATUS running, and a kernel hook that marks it failed if a cell raises."
+    s = get_settings()
+    profile, seed = profile or s.profile, s.seed if seed is None else seed
+    load_recipe(card, profile, variant, overrides)  # a bad card, profile, variant or override fails before any folder exists
+    if out is None: out = new_run_dir(card, profile, variant)
+    else:
+        out = Path(out).resolve()
+        params = _params(card, profile, variant, seed, overrides, out)
+        if out.exists():
+            mine = not any(out.iterdir()) or (get_status(out) == 'running' and (out/'params.yaml').exists()
+                   and yaml.safe_load((out/'params.yaml').read_text()) == params and not any((out/f).exists() for f in PRODUCTS))
+            if not mine: raise FileExistsError(f'{out} exists: a run folder is never overwritten; choose another out')
+        else: out.mkdir(parents=True)
+    out = Path(out).resolve()
+    (out/'params.yaml').write_text(yaml.safe_dump(_params(card, profile, variant, seed, overrides, out), sort_keys=False))
+    set_status(out, 'running')
+    if mark_failures: _mark_failures_in_kernel(out)
+    return out
+
+def _mark_failures_in_kernel(out:Path):
+    try: from IPython import get_ipython
+    except ImportError: return
+    ip = get_ipython()
+    if ip is None: return
+    def handler(shell, etype, evalue, tb, tb_offset=None):
+        if get_status(out) == 'running':
+            st = 'interrupted' if issubclass(etype, KeyboardInterrupt) else 'failed'
+            set_status(out, st, f'{etype.__name__}: {str(evalue).strip()[-2000:]}')
+        shell.showtraceback((etype, evalue, tb), tb_offset=tb_offset)
+    ip.set_custom_exc((Exception, KeyboardInterrupt), handler)
+
+def finish_run(out:Path|str) -> Path:
+    "Mark the run folder complete once every product is there (else failed, naming what is missing)."
+    out = Path(out)
+    missing = [f for f in PRODUCTS if not (out/f).exists()]
+    if missing:
+        set_status(out, 'failed', f'missing outputs: {missing}'); raise RuntimeError(f'run {out} is missing {missing}')
+    set_status(out, 'complete')
+    return out
 
 # %% ../nbs/09_reproduce.ipynb #78d276a2
 def write_outputs(run:dict, # the run record from `run_recipe`
@@ -109,27 +158,20 @@ def reproduce(card:str, # korean-gte or hebrew-mbert
     import papermill as pm
     s = get_settings()
     profile, seed = profile or s.profile, s.seed if seed is None else seed
-    load_recipe(card, profile, variant, overrides)   # fail early on a bad card, profile, variant or override
+    load_recipe(card, profile, variant, overrides)   # fail early on a bad card, profile, variant or override: no folder
     nb = notebook_path()
     if out is None: out = new_run_dir(card, profile, variant)
-    else:
-        out = Path(out)
-        if out.exists(): raise FileExistsError(f'{out} exists: a run folder is never overwritten; choose another --out')
-        out.mkdir(parents=True)
-    out = out.resolve()
-    params = dict(card=card, profile=profile, variant=variant, seed=seed, overrides=overrides or {}, out=str(out))
-    (out/'params.yaml').write_text(yaml.safe_dump(params, sort_keys=False))
-    set_status(out, 'running')
+    elif Path(out).exists(): raise FileExistsError(f'{out} exists: a run folder is never overwritten; choose another --out')
+    out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False)  # the notebook's begin_run adopts it
+    params = yaml.safe_load((out/'params.yaml').read_text())
     try:
         pm.execute_notebook(str(nb), str(out/'run.ipynb'), parameters=params, kernel_name='python3', cwd=str(Path.cwd()),
                             progress_bar=progress, log_output=False)
-    except BaseException as e:
-        set_status(out, 'failed', f'{type(e).__name__}: {str(e).strip()[-2000:]}')
+    except BaseException as e:  # the kernel marked the folder when a cell raised; this covers a kernel that never started or died
+        if get_status(out) == 'running':
+            set_status(out, 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', f'{type(e).__name__}: {str(e).strip()[-2000:]}')
         raise
-    missing = [f for f in ('metrics.json', 'README.md', 'comparison.md', 'log.csv', 'run.ipynb') if not (out/f).exists()]
-    if missing:
-        set_status(out, 'failed', f'missing outputs: {missing}'); raise RuntimeError(f'run {out} is missing {missing}')
-    set_status(out, 'complete')
+    if get_status(out) != 'complete': finish_run(out)  # a notebook without finish_run (an older copy) is checked here
     return out
 
 # %% ../nbs/09_reproduce.ipynb #ab0fd5f6
@@ -148,4 +190,20 @@ def collect_runs(root:Path|str, profile:str|None=None) -> list:
         if get_status(f.parent) != 'complete': continue
         r = load_run(f.parent)
         if profile is None or r['profile'] == profile: out.append(r)
+    return out
+
+# %% ../nbs/09_reproduce.ipynb #l1fe0003
+def list_runs(root:Path|str) -> list:
+    "One row a run folder under `root`, whatever its status: folder, card, profile, variant, seed, status, steps, dev, test, wall_s."
+    out = []
+    for f in sorted(p.parent for p in Path(root).glob('*/params.yaml')):
+        p = yaml.safe_load((f/'params.yaml').read_text()) or {}
+        row = dict(folder=f.name, card=p.get('card'), profile=p.get('profile'), variant=p.get('variant'), seed=p.get('seed'),
+                   status=get_status(f), steps=None, dev=None, test=None, wall_s=None)
+        if (f/'metrics.json').exists():
+            m = json.loads((f/'metrics.json').read_text())
+            row.update(steps=m.get('steps'), dev=m['dev']['spearman_cosine'], test=m['test']['spearman_cosine'], wall_s=m.get('wall_seconds'))
+        elif (f/'run.json').exists():
+            r = json.loads((f/'run.json').read_text()); row.update(steps=r.get('steps'), wall_s=r.get('wall_seconds'))
+        out.append(row)
     return out

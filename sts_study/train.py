@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np, torch, transformers
 from datasets import Dataset, DatasetDict
 from transformers import TrainerCallback
-from sentence_transformers import (SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments,
-                                   losses, models)
+from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+from sentence_transformers.sentence_transformer import losses, modules
 from .settings import get_settings
 from .data import load_dataset, nli_to_triplets, nli_to_pairs, dataset_stats
 from .models import load_model, resolve_model, random_model, train_tokenizer, TINY
@@ -41,7 +41,7 @@ def build_model(r:Recipe, device:str|None=None, seed:int=42,
         return random_model(train_tokenizer(train_texts(data)), arch, cfg, seed, m['max_seq_length'], m.get('pooling', 'mean'), device=device or 'cpu')
     model = load_model(resolve_model(m['base']), trust_remote_code=bool(m.get('trust_remote_code')), device=device, revision=m.get('revision'))
     model.max_seq_length = min(m['max_seq_length'], model.max_seq_length or m['max_seq_length'])
-    if m.get('normalize') and not any(isinstance(x, models.Normalize) for x in model): model.append(models.Normalize())
+    if m.get('normalize') and not any(isinstance(x, modules.Normalize) for x in model): model.append(modules.Normalize())
     return model
 
 def model_source(r:Recipe) -> dict:
