@@ -15,13 +15,13 @@ def _free_port():
 def server(tmp_path):
     "A Jupyter server with the repository's save hook over a git copy of the notebooks and pyproject.toml."
     repo = tmp_path/'repo'; (repo/'nbs').mkdir(parents=True)
-    shutil.copy(ROOT/'pyproject.toml', repo)
+    shutil.copy(ROOT/'pyproject.toml', repo); shutil.copy(ROOT/'.gitignore', repo)
     for nb in (ROOT/'nbs').glob('*.ipynb'): shutil.copy(nb, repo/'nbs'/nb.name)
     git = lambda *a: subprocess.run(['git', *a], cwd=repo, check=True, capture_output=True, text=True).stdout
     git('init', '-q'); git('add', '-A'); git('-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'nbs')
     port, token = _free_port(), 'sts-study-test'
     p = subprocess.Popen([str(BIN/'jupyter'), 'server', f'--config={ROOT}/jupyter_server_config.py', f'--ServerApp.root_dir={repo}',
-                          f'--port={port}', '--ip=127.0.0.1', f'--IdentityProvider.token={token}', '--no-browser'],
+                          f'--port={port}', '--ip=127.0.0.1', f'--IdentityProvider.token={token}', '--no-browser', '--allow-root'],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=repo)
     url, h = f'http://127.0.0.1:{port}/api/contents', {'Authorization': f'token {token}'}
     for _ in range(120):
@@ -41,7 +41,7 @@ def test_save_without_edits_leaves_git_clean(server):
         assert r.ok, (n, r.text[:300])
     assert git('status', '--porcelain') == ''
 
-def test_save_cleans_outputs_and_keeps_parameters_tag(server):
+def test_save_cleans_metadata_and_keeps_parameters_tag(server):
     repo, url, h, git = server
     m = requests.get(f'{url}/nbs/reproduce.ipynb', headers=h, params={'content': 1}).json()['content']
     for c in m['cells']:
@@ -51,8 +51,11 @@ def test_save_cleans_outputs_and_keeps_parameters_tag(server):
     assert requests.put(f'{url}/nbs/reproduce.ipynb', headers=h, json={'type': 'notebook', 'format': 'json', 'content': m}).ok
     saved = json.loads((repo/'nbs/reproduce.ipynb').read_text())
     code = [c for c in saved['cells'] if c['cell_type'] == 'code']
-    assert all(c['outputs'] == [] and c['execution_count'] is None for c in code)
-    assert any(c['metadata'].get('tags') == ['parameters'] for c in code)  # papermill's tag survives
+    # nbdev's clean (as nbdev-clean does): execution counts and editor metadata go, outputs stay, papermill's tag survives
+    assert all(c['execution_count'] is None and 'collapsed' not in c['metadata'] for c in code)
+    assert any(c['metadata'].get('tags') == ['parameters'] for c in code)
+    m['cells'] = [{**c, 'outputs': []} if c['cell_type'] == 'code' else c for c in m['cells']]  # the edit undone: clean again
+    assert requests.put(f'{url}/nbs/reproduce.ipynb', headers=h, json={'type': 'notebook', 'format': 'json', 'content': m}).ok
     assert git('status', '--porcelain') == ''
 
 @needs_mirror
