@@ -62,3 +62,13 @@ def test_card_parse_broken(tmp_path):
     assert r.returncode == 1 and 'missing section(s): Training Details/Framework Versions' in r.stderr
     r = run_cli('card', 'parse', p, '--partial')
     assert r.returncode == 0 and 'missing: Training Details/Framework Versions' in r.stdout
+
+def test_findings_with_no_runs_says_what_it_needs(tmp_path):
+    "The findings notebook on an empty outputs folder ends with a message naming the runs and commands, not a traceback."
+    empty = tmp_path/'outputs'; empty.mkdir()
+    out = tmp_path/'findings.ipynb'
+    p = subprocess.run([str(Path(sys.executable).parent/'papermill'), 'nbs/findings.ipynb', str(out), '-p', 'runs_dir', str(empty), '-p', 'n_resamples', '50'],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    text = json.dumps([c.get('outputs') for c in json.loads(out.read_text())['cells']])
+    assert 'No complete `cpu` runs' in text and 'make findings' in text and 'Traceback' not in text
