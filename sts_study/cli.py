@@ -167,7 +167,7 @@ def cmd_reproduce(args):
 def _add_reproduce(p):
     p.add_argument('card', choices=['korean-gte', 'hebrew-mbert'], help='card id')
     p.add_argument('--profile', choices=PROFILES, help='smoke (tiny random model, seconds), cpu (small public encoder, CPU minutes) or full (the card); default: settings.ini / STS_STUDY_PROFILE')
-    p.add_argument('--variant', help='recipe variant: proportional, remote-code (korean-gte); graded, mnrl (hebrew-mbert)')
+    p.add_argument('--variant', help='recipe variant: as-printed; script, proportional, remote-code (korean-gte); graded, mnrl (hebrew-mbert); combine with +, e.g. as-printed+graded')
     p.add_argument('--seed', type=int, help='default: settings seed (42)')
     p.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='recipe override, dotted key and YAML value, e.g. -p args.learning_rate 2e-5')
     p.add_argument('--out', help='run folder (must not exist); default outputs/<card>-<profile>-<timestamp>')

@@ -54,7 +54,7 @@ def _merge(base:dict, over:dict) -> dict:
 # %% ../nbs/05_recipe.ipynb #56e9993e
 def load_recipe(card:str, # card id: korean-gte or hebrew-mbert (or a path to a recipe YAML)
                 profile:str='full', # full, cpu or smoke
-                variant:str|None=None, # a variant of the recipe file, e.g. proportional, graded, mnrl
+                variant:str|None=None, # a variant of the recipe file, e.g. graded; several merge in order: as-printed+graded
                 overrides:dict|None=None, # last deep-merged overrides, e.g. {'args': {'seed': 1}}
                ) -> Recipe:
     "The recipe for `card` under `profile` and `variant`."
@@ -64,9 +64,9 @@ def load_recipe(card:str, # card id: korean-gte or hebrew-mbert (or a path to a 
     profiles, variants = raw.pop('profiles', {}), raw.pop('variants', {})
     check_profile(profile)
     d = _merge(raw, profiles.get(profile, {})) if profile != 'full' else raw
-    if variant is not None:
-        if variant not in variants: raise KeyError(f"{raw['card']} has no variant {variant!r}; variants: {', '.join(variants)}")
-        d = _merge(d, variants[variant])
+    for v in (variant.split('+') if variant else []):
+        if v not in variants: raise KeyError(f"{raw['card']} has no variant {v!r}; variants: {', '.join(variants)}")
+        d = _merge(d, variants[v])
     d = _merge(d, overrides or {})
     known = {f.name for f in dataclasses.fields(Recipe)}
     if extra := set(d) - known: raise KeyError(f'{p.name}: unknown recipe keys {sorted(extra)}')
