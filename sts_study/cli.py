@@ -9,6 +9,7 @@ import argparse, json, sys
 from .settings import get_settings, PROFILES
 from .sources import load_registry, get_source, fetch, file_status, ChecksumError, MissingFileError
 from .data import DataError
+from .recipe import RecipeError
 
 # %% auto #0
 __all__ = ['CANONICAL', 'COMMANDS', 'format_table', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats',
@@ -230,6 +231,7 @@ def main(argv:list|None=None):
     "Entry point of the `sts-study` console script."
     args = build_parser().parse_args(argv)
     try: return args.func(args)
+    except RecipeError as e: print(f'sts-study: error: {e}', file=sys.stderr); raise SystemExit(2)
     except (ChecksumError, MissingFileError, DataError, KeyError, FileNotFoundError, FileExistsError, ValueError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"sts-study: error: {msg}", file=sys.stderr); raise SystemExit(1)

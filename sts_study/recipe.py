@@ -13,11 +13,15 @@ import yaml
 from .settings import PROFILES, check_profile
 
 # %% auto #0
-__all__ = ['RECIPES', 'CARDS', 'RENAMED', 'NO_EQUIVALENT', 'Recipe', 'load_recipe', 'training_args']
+__all__ = ['RECIPES', 'CARDS', 'RENAMED', 'NO_EQUIVALENT', 'LOSSES', 'CONVERTERS', 'CHOICES', 'RecipeError', 'Recipe',
+           'load_recipe', 'training_args', 'recipe_problems', 'check_recipe']
 
 # %% ../nbs/05_recipe.ipynb #84ef01b5
 RECIPES = Path(str(files('sts_study')/'recipes'))
 CARDS = {'korean-gte': 'korean-gte-kornli-korsts.md', 'hebrew-mbert': 'hebrew-mbert-hebnli.md'}
+
+class RecipeError(ValueError):
+    "A recipe that cannot run: every problem, each naming its key and the recipe."
 
 @dataclass
 class Recipe:
@@ -69,7 +73,10 @@ def load_recipe(card:str, # card id: korean-gte or hebrew-mbert (or a path to a 
         d = _merge(d, variants[v])
     d = _merge(d, overrides or {})
     known = {f.name for f in dataclasses.fields(Recipe)}
-    if extra := set(d) - known: raise KeyError(f'{p.name}: unknown recipe keys {sorted(extra)}')
+    if extra := set(d) - known:
+        import difflib
+        raise RecipeError(f"recipe {p} cannot run:\n  " + '\n  '.join(f"{k}: unknown recipe key" + ''.join(f" (did you mean {m!r}?)" for m in difflib.get_close_matches(k, known, n=1))
+                                                                      for k in sorted(extra)))
     return Recipe(**d, profile=profile, variant=variant, variants=tuple(variants))
 
 # %% ../nbs/05_recipe.ipynb #7b7386dd
@@ -115,3 +122,66 @@ def training_args(r:Recipe) -> dict:
     out.update(eval_steps=out.get('eval_steps') or r.args.get('eval_steps') or 1000,
                logging_steps=out.get('logging_steps') or r.args.get('logging_steps') or 500)
     return out
+
+# %% ../nbs/05_recipe.ipynb #v4l1d002
+import difflib
+LOSSES = ('MultipleNegativesRankingLoss', 'CosineSimilarityLoss')  # what the engine builds today
+CONVERTERS = ('triplets', 'pairs', 'sts')
+CHOICES = {'args.batch_sampler': ('batch_sampler', 'no_duplicates', 'group_by_label'),
+           'args.multi_dataset_batch_sampler': ('round_robin', 'proportional'),
+           'optimizer.builder': ('fit', 'trainer'), 'select': ('last', 'best_on_dev')}
+
+def _near(k, known): return ''.join(f" (did you mean {m!r}?)" for m in difflib.get_close_matches(k, list(known), n=1, cutoff=0.75))
+
+def _type_problem(key, v, ref):
+    "A message when `v` does not have the type of the reference value `ref` (None: no check)."
+    if v is None or ref is None or isinstance(ref, (list, dict)) or hasattr(ref, 'value'): return None
+    if isinstance(ref, bool): ok, want = isinstance(v, bool), 'true or false'
+    elif isinstance(ref, int): ok, want = isinstance(v, int) and not isinstance(v, bool), 'an integer'
+    elif isinstance(ref, float): ok, want = isinstance(v, (int, float)) and not isinstance(v, bool), 'a number'
+    elif isinstance(ref, str): ok, want = isinstance(v, str), 'a string'
+    else: return None
+    return None if ok else f"{key}: expected {want}, got {v!r} ({type(v).__name__})"
+
+def recipe_problems(r:Recipe) -> list:
+    "Every problem that would stop `r` from running, each naming its key (empty: the recipe can run)."
+    from sentence_transformers import SentenceTransformerTrainingArguments as A
+    from sts_study.sources import load_registry
+    out, defaults = [], {f.name: f.default for f in dataclasses.fields(A)}
+    base = yaml.safe_load((RECIPES/f'{r.card}.yaml').read_text(encoding='utf-8')).get('args', {}) if (RECIPES/f'{r.card}.yaml').exists() else {}
+    for k, v in r.args.items():
+        if k not in defaults and k not in RENAMED and k not in NO_EQUIVALENT:
+            out.append(f"args.{k}: unknown training argument{_near(k, set(defaults) | set(base))}"); continue
+        d = defaults.get(k)  # a value of the type of today's default (num_train_epochs may be 1.5) or of the card's own value is fine
+        refs = [x for x in (None if d is dataclasses.MISSING else d, base.get(k)) if x is not None]
+        ps = [_type_problem(f'args.{k}', v, x) for x in refs]
+        if ps and all(ps): out.append(ps[0])
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and k in ('learning_rate', 'num_train_epochs', 'per_device_train_batch_size') and v <= 0:
+            out.append(f"args.{k}: must be positive, got {v!r}")
+    for key, allowed in CHOICES.items():
+        sec, _, name = key.rpartition('.')
+        v = (getattr(r, sec) or {}).get(name) if sec else getattr(r, name)
+        if v is not None and v not in allowed: out.append(f"{key}: {v!r} is not one of {', '.join(allowed)}{_near(str(v), allowed)}")
+    reg = load_registry()
+    def data_problem(key, name, split):
+        if name not in reg: return f"{key}.data: unknown dataset {name!r}{_near(str(name), reg)}; known: {', '.join(reg)}"
+        bad = [s for s in str(split).split('+') if s not in reg[name].splits]
+        return f"{key}.split: {name} has no split {'+'.join(bad)!r}; it has {', '.join(reg[name].splits)}" if bad else None
+    for i, t in enumerate(r.train):
+        key = f"train[{t.get('name', i)}]"
+        if t.get('loss') not in LOSSES: out.append(f"{key}.loss: {t.get('loss')!r} is not one the engine builds ({', '.join(LOSSES)}){_near(str(t.get('loss')), LOSSES)}")
+        if t.get('convert') not in CONVERTERS: out.append(f"{key}.convert: {t.get('convert')!r} is not one of {', '.join(CONVERTERS)}")
+        if (p := data_problem(key, t.get('data'), t.get('split'))): out.append(p)
+        if (p := _type_problem(f'{key}.limit', t.get('limit'), 0)): out.append(p)
+    for sec in ('eval', 'test'):
+        if (p := data_problem(sec, getattr(r, sec).get('data'), getattr(r, sec).get('split'))): out.append(p)
+    for k in ('stop_after_steps', 'stop_after_epochs'):
+        if (p := _type_problem(k, getattr(r, k), 0)): out.append(p)
+    if not isinstance(r.model.get('base'), str) or not r.model.get('base'): out.append(f"model.base: a hub id, a folder, 'tiny' or 'random', not {r.model.get('base')!r}")
+    return out
+
+def check_recipe(r:Recipe) -> Recipe:
+    "`r` when it can run; else a RecipeError listing every problem."
+    if (ps := recipe_problems(r)):
+        raise RecipeError(f"recipe {r.card} ({r.profile}{'/' + r.variant if r.variant else ''}, {RECIPES/(r.card + '.yaml')}) cannot run:\n  " + '\n  '.join(ps))
+    return r

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 import yaml
 from .settings import get_settings
-from .recipe import load_recipe, CARDS, Recipe
+from .recipe import load_recipe, check_recipe, CARDS, Recipe
 from .card import read_card, card_from_run, render_card, reproduction_section, published_metrics, card_diff, md_table
 from .metrics import METRICS
 from .train import epoch_plan, reported
@@ -71,7 +71,7 @@ def begin_run(card:str, profile:str|None=None, variant:str|None=None, seed:int|N
     "Make (or adopt) the run folder: params.yaml, STATUS running, and a kernel hook that marks it failed if a cell raises."
     s = get_settings()
     profile, seed = profile or s.profile, s.seed if seed is None else seed
-    load_recipe(card, profile, variant, overrides)  # a bad card, profile, variant or override fails before any folder exists
+    check_recipe(load_recipe(card, profile, variant, overrides))  # a bad recipe or override fails before any folder exists
     if out is None: out = new_run_dir(card, profile, variant)
     else:
         out = Path(out).resolve()
@@ -158,7 +158,7 @@ def reproduce(card:str, # korean-gte or hebrew-mbert
     import papermill as pm
     s = get_settings()
     profile, seed = profile or s.profile, s.seed if seed is None else seed
-    load_recipe(card, profile, variant, overrides)   # fail early on a bad card, profile, variant or override: no folder
+    check_recipe(load_recipe(card, profile, variant, overrides))   # every problem of the recipe and overrides, before any folder exists
     nb = notebook_path()
     if out is None: out = new_run_dir(card, profile, variant)
     elif Path(out).exists(): raise FileExistsError(f'{out} exists: a run folder is never overwritten; choose another --out')

@@ -17,7 +17,7 @@ from .settings import get_settings
 from .data import load_dataset, nli_to_triplets, nli_to_pairs, dataset_stats
 from .models import load_model, resolve_model, random_model, train_tokenizer, TINY
 from .metrics import sts_evaluator, evaluate
-from .recipe import Recipe, load_recipe, training_args
+from .recipe import Recipe, load_recipe, training_args, check_recipe
 
 # %% auto #0
 __all__ = ['FIT_DEFAULTS', 'FIT_SCHEDULERS', 'train_texts', 'build_model', 'model_source', 'build_train_data', 'check_labels',
@@ -226,6 +226,7 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                keep_checkpoints:bool=False, # keep out/checkpoints after a run that finished (they hold optimizer state)
               ) -> dict:
     "Train `r` and evaluate before and after; returns (and writes to out/run.json) the run record."
+    check_recipe(r)  # every problem at once, before anything is written
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     t0, device = time.time(), pick_device(device)
     seed_everything(seed)

@@ -32,9 +32,10 @@ def test_reproduce_cli_and_papermill_agree(tmp_path):
 @needs_mirror
 def test_failed_run_is_marked_and_never_overwritten(tmp_path):
     out = tmp_path/'run'
-    r = run_cli('reproduce', 'hebrew-mbert', '--profile', 'smoke', '--out', out, '-p', 'eval.split', 'nosuchsplit')
+    # a model that is nowhere: the recipe is valid, the run fails inside the notebook
+    r = run_cli('reproduce', 'hebrew-mbert', '--profile', 'smoke', '--out', out, '-p', 'model.base', './no/such/model')
     assert r.returncode != 0
-    assert (out/'STATUS').read_text().startswith('failed') and 'nosuchsplit' in (out/'STATUS').read_text()
+    assert (out/'STATUS').read_text().startswith('failed') and 'no/such/model' in (out/'STATUS').read_text()
     assert not (out/'metrics.json').exists() and (out/'run.ipynb').exists()
     before = sorted(p.name for p in out.iterdir())
     r2 = run_cli('reproduce', 'hebrew-mbert', '--profile', 'smoke', '--out', out)
@@ -72,3 +73,12 @@ def test_findings_with_no_runs_says_what_it_needs(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     text = json.dumps([c.get('outputs') for c in json.loads(out.read_text())['cells']])
     assert 'No complete `cpu` runs' in text and 'make findings' in text and 'Traceback' not in text
+
+@pytest.mark.parametrize('key,value,says', [('args.learning_rat', '2e-5', "args.learning_rat: unknown training argument (did you mean 'learning_rate'?)"),
+                                            ('args.learning_rate', 'abc', "args.learning_rate: expected a number, got 'abc' (str)"),
+                                            ('stop_after_step', '3', "did you mean 'stop_after_steps'?")])
+def test_bad_override_fails_before_any_folder(tmp_path, key, value, says):
+    "A bad -p override: exit 2, the key named (with the nearest known one), and no run folder."
+    r = run_cli('reproduce', 'hebrew-mbert', '--profile', 'smoke', '-p', key, value, env={'STS_STUDY_OUTPUTS': tmp_path/'outputs'})
+    assert r.returncode == 2 and says in r.stderr, r.stderr
+    assert not (tmp_path/'outputs').exists()
