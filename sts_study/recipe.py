@@ -73,10 +73,8 @@ def load_recipe(card:str, # card id: korean-gte or hebrew-mbert (or a path to a 
         d = _merge(d, variants[v])
     d = _merge(d, overrides or {})
     known = {f.name for f in dataclasses.fields(Recipe)}
-    if extra := set(d) - known:
-        import difflib
-        raise RecipeError(f"recipe {p} cannot run:\n  " + '\n  '.join(f"{k}: unknown recipe key" + ''.join(f" (did you mean {m!r}?)" for m in difflib.get_close_matches(k, known, n=1))
-                                                                      for k in sorted(extra)))
+    if extra := set(d) - known:  # `_near` (below, with the validation) names the nearest known key
+        raise RecipeError(f"recipe {p} cannot run:\n  " + '\n  '.join(f"{k}: unknown recipe key{_near(k, known)}" for k in sorted(extra)))
     return Recipe(**d, profile=profile, variant=variant, variants=tuple(variants))
 
 # %% ../nbs/05_recipe.ipynb #7b7386dd
