@@ -214,6 +214,8 @@ def reported(run:dict) -> dict:
     "The evaluations a run reports: its best-on-dev model's when the recipe selects that (as fit() saved it), else the last's."
     return run['best'] if (run.get('selection') or {}).get('rule') == 'best_on_dev' and run.get('best') else run['after']
 
+def _summary(ev:dict) -> dict: return {k: {x: v[x] for x in ('n', 'metrics', 'ci', 'by_genre') if x in v} for k, v in ev.items()}
+
 def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                out:Path|str, # run folder
                seed:int=42, # seeds model init (tiny), data draws, sampler and trainer
@@ -249,7 +251,6 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     if opt.get('builder') == 'fit':  # fit()'s own AdamW and schedule, handed to the Trainer as fit() did
         o, s, t_total = fit_optimizers(model, opt, sizes, r.args['per_device_train_batch_size'], r.args['num_train_epochs'])
         optimizers, fit_info = (o, s), dict(t_total=t_total, lr=o.defaults['lr'], weight_decay=o.param_groups[0]['weight_decay'])
-    elif opt.get('builder') not in (None, 'trainer'): raise ValueError(f"optimizer.builder must be fit or trainer, not {opt.get('builder')!r}")
     best = BestOnDev(out/'best') if r.select == 'best_on_dev' else None
     trainer = CountingTrainer(model=model, args=args, train_dataset=data if len(data) > 1 else data[r.train[0]['name']],
                               loss=loss if len(loss) > 1 else loss[r.train[0]['name']], evaluator=evaluator, optimizers=optimizers,
@@ -287,9 +288,7 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                warnings=notes, git_commit=git_commit(), versions=versions(), train_stats=train_stats,
                architecture=str(model), output_dim=model.get_embedding_dimension(), max_seq_length=model.max_seq_length,
                recipe=dataclasses.asdict(r), optimizer=dict(builder=opt.get('builder', 'trainer'), **(fit_info or {})), selection=selection,
-               best={k: {x: v[x] for x in ('n', 'metrics', 'ci', 'by_genre') if x in v} for k, v in chosen.items()} if chosen else None,
-               before={k: {x: v[x] for x in ('n', 'metrics', 'ci', 'by_genre') if x in v} for k, v in before.items()},
-               after={k: {x: v[x] for x in ('n', 'metrics', 'ci', 'by_genre') if x in v} for k, v in after.items()},
+               best=_summary(chosen) if chosen else None, before=_summary(before), after=_summary(after),
                cosine={'dev': after['dev']['cosine'], 'test': after['test']['cosine'], 'dev_before': before['dev']['cosine'],
                        **({'dev_best': chosen['dev']['cosine'], 'test_best': chosen['test']['cosine']} if chosen else {})},
                gold={'dev': list(dev['score']), 'test': list(test['score'])})
