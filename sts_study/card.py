@@ -204,7 +204,7 @@ def card_provenance(c:Card) -> dict:
           'multi_dataset_batch_sampler round_robin among the non-default hyperparameters (fit() always sets it)': rr}
     if major is not None and major < 3: writer = 'unknown'  # before 3.0 fit() trained without the Trainer and wrote other cards
     elif generated and rr: writer = 'fit'
-    elif c.datasets and (not generated or not rr): writer = 'trainer'
+    elif c.datasets: writer = 'trainer'  # named datasets or columns, or the Trainer's proportional default
     else: writer = 'unknown'
     return dict(writer=writer, st_version=st, evidence=[k for k, v in ev.items() if v], against=[k for k, v in ev.items() if not v])
 

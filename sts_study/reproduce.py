@@ -156,13 +156,10 @@ def reproduce(card:str, # korean-gte or hebrew-mbert
               progress:bool=True) -> Path:
     "Reproduce `card` into a run folder by executing the reproduction notebook with papermill."
     import papermill as pm
-    s = get_settings()
-    profile, seed = profile or s.profile, s.seed if seed is None else seed
-    check_recipe(load_recipe(card, profile, variant, overrides))   # every problem of the recipe and overrides, before any folder exists
     nb = notebook_path()
-    if out is None: out = new_run_dir(card, profile, variant)
-    elif Path(out).exists(): raise FileExistsError(f'{out} exists: a run folder is never overwritten; choose another --out')
-    out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False)  # the notebook's begin_run adopts it
+    if out is not None and Path(out).exists(): raise FileExistsError(f'{out} exists: a run folder is never overwritten; choose another --out')
+    # the recipe and overrides are checked, and the folder made, by the same begin_run the notebook calls (and which adopts it)
+    out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False)
     params = yaml.safe_load((out/'params.yaml').read_text())
     try:
         pm.execute_notebook(str(nb), str(out/'run.ipynb'), parameters=params, kernel_name='python3', cwd=str(Path.cwd()),
