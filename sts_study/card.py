@@ -30,8 +30,9 @@ class Card:
     output_dim: int|None = None
     similarity: str|None = None
     architecture: str = ''
-    evaluations: list = field(default_factory=list)    # [{task, dataset, metrics: {name: value}, bold: name}]
-    datasets: list = field(default_factory=list)       # [{name, size, columns, stats_n, stats, samples, loss, loss_params}]
+    evaluations: list = field(default_factory=list)    # [{task, dataset, evaluator, metrics: {name: value}, bold: name}], one a dataset column
+    datasets: list = field(default_factory=list)       # [{name, hub_id, revision, size, columns, stats_n, stats, samples, loss, loss_source, loss_params}]
+    eval_datasets: list = field(default_factory=list)  # the 'Evaluation Dataset(s)' section, in the same form
     non_default_hyperparameters: dict = field(default_factory=dict)
     hyperparameters: dict = field(default_factory=dict)
     training_logs: dict = field(default_factory=dict)  # {columns: [...], rows: [[...]]}
@@ -100,6 +101,8 @@ def _strip_code(s): return re.sub(r'</?code>', '', s)
 
 def _parse_dataset(name, text):
     d = dict(name=name)
+    m = re.search(r'\* Dataset: \[[^\]]*\]\(https://huggingface\.co/datasets/([^)\s]+)\)(?: at \[\w+\]\([^)]*/tree/(\w+)\))?', text)
+    d['hub_id'], d['revision'] = (m.group(1), m.group(2)) if m else (None, None)
     m = re.search(r'\* Size: ([\d,]+) (?:training|evaluation) samples', text); d['size'] = int(m.group(1).replace(',', '')) if m else None
     m = re.search(r'\* Columns: (.*)', text)
     d['columns'] = re.findall(r'<code>(.*?)</code>', m.group(1)) if m else []
@@ -113,7 +116,9 @@ def _parse_dataset(name, text):
             d['stats'][c] = dict(type=rows.get('type', [''] * len(hdr))[i], details=det)
     sm = md_table_rows(text.split('* Samples:')[1]) if '* Samples:' in text else []
     d['samples'] = [dict(zip(sm[0], [_strip_code(c) for c in r])) for r in sm[1:]] if sm else []
-    m = re.search(r'\* Loss: \[<code>(\w+)</code>\]', text); d['loss'] = m.group(1) if m else None
+    m = re.search(r'\* Loss: \[?<code>([\w.]+)</code>', text)  # linked, or a class of the user's script (<code>__main__.X</code>)
+    d['loss_source'] = m.group(1) if m else None
+    d['loss'] = m.group(1).rsplit('.', 1)[-1] if m else None
     m = re.search(r'```json\n(.*?)\n\s*```', text, re.S); d['loss_params'] = json.loads(m.group(1)) if m else {}
     return d
 
@@ -148,17 +153,23 @@ def parse_card(text:str, # the card's markdown
     for task, t in _blocks(ev, 4):
         rows = md_table_rows(t)
         m = re.search(r'\* Dataset: `([^`]*)`', t)
-        metrics, bold = {}, None
-        for k, v in rows[1:]:
-            if k.startswith('**'): k, v, bold = k.strip('*'), v.strip('*'), k.strip('*')
-            metrics[k] = typed(v)
-        c.evaluations.append(dict(task=task, dataset=m.group(1) if m else None, metrics=metrics, bold=bold))
+        e = re.search(r'Evaluated with \[?<code>([\w.]+)</code>', t)
+        names = rows[0][1:] if rows and len(rows[0]) > 2 else [m.group(1) if m else None]  # a table a dataset column (sentence-transformers >= 3.2)
+        for j, name in enumerate(names):
+            metrics, bold = {}, None
+            for r in rows[1:]:
+                k, v = r[0], r[1 + j] if 1 + j < len(r) else ''
+                if k.startswith('**'): k, bold = k.strip('*'), k.strip('*')
+                metrics[k] = typed(v.strip('*'))
+            c.evaluations.append(dict(task=task, dataset=name, evaluator=e.group(1) if e else None, metrics=metrics, bold=bold))
     if 'Evaluation' in h2 and not c.evaluations: missing.append('Evaluation/Metrics')
     td = need(h2, 'Training Details', '')
     h3 = _sections(td, 3)
     ds = h3.get('Training Dataset') or h3.get('Training Datasets')
     if ds is None: missing.append('Training Details/Training Dataset(s)')
     else: c.datasets = [_parse_dataset(n, t) for n, t in _blocks(ds, 4)]
+    eds = h3.get('Evaluation Dataset') or h3.get('Evaluation Datasets')
+    if eds: c.eval_datasets = [_parse_dataset(n, t) for n, t in _blocks(eds, 4)]
     hp = h3.get('Training Hyperparameters')
     if hp is None: missing.append('Training Details/Training Hyperparameters')
     else:
@@ -316,8 +327,9 @@ def card_from_run(run:dict, # a run record (run.json)
 
 # %% ../nbs/07_card.ipynb #19a17850
 def published_metrics(c:Card) -> dict:
-    "Full-precision metrics of a card's first model-index result."
-    return {m['type']: m['value'] for m in c.front_matter['model-index'][0]['results'][0]['metrics']}
+    "Full-precision metrics of a card's first model-index result ({} when the card has none)."
+    try: return {m['type']: m['value'] for m in c.front_matter['model-index'][0]['results'][0]['metrics']}
+    except (KeyError, IndexError, TypeError): return {}
 
 def model_line(run:dict) -> str:
     "Markdown naming the run's base model and, for a stand-in, what stood in for it (path, note, weights' sha256)."

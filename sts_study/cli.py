@@ -13,8 +13,8 @@ from .recipe import RecipeError
 
 # %% auto #0
 __all__ = ['CANONICAL', 'COMMANDS', 'format_table', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats',
-           'cmd_eval', 'cmd_card_parse', 'cmd_card_diff', 'cmd_reproduce', 'cmd_runs', 'cmd_bench', 'build_parser',
-           'main']
+           'eval_source', 'cmd_eval', 'cmd_card_parse', 'cmd_card_diff', 'cmd_reproduce', 'cmd_recipe_from_card',
+           'cmd_runs', 'cmd_bench', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #3e2e0c64
 def format_table(rows:list, # list of dicts with the same keys
@@ -84,22 +84,40 @@ def _add_data(p):
     s.set_defaults(func=cmd_data_stats)
 
 # %% ../nbs/11_cli.ipynb #624c7cfb
+def eval_source(args) -> str|dict:
+    "The data source `eval --data` names, with --columns, --score-scale, --config and --revision folded in."
+    from sts_study.data import data_spec
+    extra = {}
+    if args.columns:
+        try: extra['columns'] = dict(kv.split('=', 1) for kv in args.columns.split(','))
+        except ValueError: raise ValueError(f'--columns: pairs NAME=COLUMN separated by commas, e.g. sentence1=text_a,sentence2=text_b,score=sim; got {args.columns!r}') from None
+    if args.score_scale is not None: extra['score_scale'] = args.score_scale
+    for k in ('config', 'revision'):
+        if getattr(args, k): extra[k] = getattr(args, k)
+    if not extra: return args.data
+    d = data_spec(args.data, args.split)
+    key = {'file': 'path', 'hub': 'hub', 'registry': 'name'}[d['kind']]
+    return data_spec({key: d[key], **({'split': d['split']} if d.get('split') and key != 'path' else {}), **extra})
+
 def cmd_eval(args):
     from sts_study.metrics import evaluate, METRICS
     from sts_study.models import load_model, resolve_model
-    from sts_study.data import load_dataset
+    from sts_study.data import load_data, describe_source
     import time
     t0 = time.time()
-    ds = load_dataset(args.data, args.split)
+    spec = eval_source(args)
+    ds = load_data(spec, args.split)
+    if miss := {'sentence1', 'sentence2', 'score'} - set(ds.column_names):
+        raise ValueError(f"{describe_source(spec, args.split)} has columns {ds.column_names}, not STS pairs: map them with --columns sentence1=COL,sentence2=COL,score=COL")
     src = resolve_model(args.model)
     model = load_model(src, trust_remote_code=args.trust_remote_code, device=args.device)
     r = evaluate(model, ds, n_resamples=args.n_resamples, seed=args.seed, batch_size=args.batch_size,
                  progress=not args.json, prompt=args.prompt)
     r.pop('cosine')
-    r.update(model=args.model, model_source=src.record(), data=args.data, split=args.split, seconds=round(time.time() - t0, 1))
+    r.update(model=args.model, model_source=src.record(), data=describe_source(spec, args.split), split=args.split, seconds=round(time.time() - t0, 1))
     if args.json: print(json.dumps(r, indent=1)); return
     if src.stand_in: print(f'STAND-IN: {src.describe()}')
-    print(f"{args.model} on {args.data} {args.split} ({r['n']:,} pairs), 95% bootstrap intervals ({r['n_resamples']} resamples, seed {r['seed']})")
+    print(f"{args.model} on {r['data']} ({r['n']:,} pairs), 95% bootstrap intervals ({r['n_resamples']} resamples, seed {r['seed']})")
     print(format_table([dict(metric=k, value=f"{r['metrics'][k]:.4f}", ci95=f"[{r['ci'][k][0]:.4f}, {r['ci'][k][1]:.4f}]") for k in METRICS]))
     if 'by_genre' in r:
         print('\nspearman_cosine by genre')
@@ -107,8 +125,11 @@ def cmd_eval(args):
 
 def _add_eval(p):
     p.add_argument('--model', required=True, help='model folder or hub id (a mirror\'s copy or declared stand-in is used where there is one), e.g. intfloat/multilingual-e5-small')
-    p.add_argument('--data', default='korsts', help='STS dataset: korsts or hebrew-stsb (default korsts)')
-    p.add_argument('--split', default='dev', help='split (default dev)')
+    p.add_argument('--data', default='korsts', help='STS pairs: a registry name (korsts, hebrew-stsb), a local file (.csv, .tsv, .jsonl, .parquet) or hf:owner/name (default korsts)')
+    p.add_argument('--split', default='dev', help='split of a registry or hub dataset (default dev)')
+    p.add_argument('--columns', help="the file's columns for the study's names, e.g. sentence1=text_a,sentence2=text_b,score=sim (default: the file's own)")
+    p.add_argument('--score-scale', type=float, help='the largest score: 5 for 0-5 scores (divided to 0-1), 1 for 0-1 (default 1)')
+    p.add_argument('--config', help='hub dataset configuration'); p.add_argument('--revision', help='hub dataset revision (commit)')
     p.add_argument('--json', action='store_true', help='print JSON (metrics, intervals, genre breakdown)')
     p.add_argument('--trust-remote-code', action='store_true', help="allow the model's own code (gte-multilingual-base needs it)")
     p.add_argument('--prompt', help='prefix for every sentence, e.g. "query: " for e5 models')
@@ -160,19 +181,52 @@ def _add_card(p):
 # %% ../nbs/11_cli.ipynb #bc83de20
 def cmd_reproduce(args):
     from sts_study.reproduce import reproduce, parse_overrides
-    out = reproduce(args.card, args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out)
+    from pathlib import Path
+    card = str(Path(args.card).resolve()) if args.card.endswith(('.yaml', '.yml')) else args.card  # the notebook runs elsewhere
+    out = reproduce(card, args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out)
     m = json.loads((out/'metrics.json').read_text())
-    print(f"complete: {out}\n  dev spearman_cosine {m['dev']['spearman_cosine']:.4f} (zero-shot {m['zero_shot_dev']['spearman_cosine']:.4f}, "
-          f"published {m['published_dev'].get('spearman_cosine', float('nan')):.4f}); test {m['test']['spearman_cosine']:.4f}")
+    pub = m['published_dev'].get('spearman_cosine')
+    print(f"complete: {out}\n  dev spearman_cosine {m['dev']['spearman_cosine']:.4f} (zero-shot {m['zero_shot_dev']['spearman_cosine']:.4f}"
+          + (f", published {pub:.4f}" if pub is not None else '') + f"); test {m['test']['spearman_cosine']:.4f}")
 
 def _add_reproduce(p):
-    p.add_argument('card', choices=['korean-gte', 'hebrew-mbert'], help='card id')
+    p.add_argument('card', help='card id (korean-gte, hebrew-mbert) or a recipe file PATH.yaml (e.g. from `sts-study recipe from-card`)')
     p.add_argument('--profile', choices=PROFILES, help='smoke (tiny random model, seconds), cpu (small public encoder, CPU minutes) or full (the card); default: settings.ini / STS_STUDY_PROFILE')
     p.add_argument('--variant', help='recipe variant: as-printed; script, proportional, remote-code (korean-gte); graded, mnrl (hebrew-mbert); combine with +, e.g. as-printed+graded')
     p.add_argument('--seed', type=int, help='default: settings seed (42)')
     p.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='recipe override, dotted key and YAML value, e.g. -p args.learning_rate 2e-5')
     p.add_argument('--out', help='run folder (must not exist); default outputs/<card>-<profile>-<timestamp>')
     p.set_defaults(func=cmd_reproduce)
+
+# %% ../nbs/11_cli.ipynb #rc000001
+def cmd_recipe_from_card(args):
+    from sts_study.from_card import recipe_from_card, conversion_problems
+    import yaml
+    rec, un = recipe_from_card(args.card, files=args.data)
+    if (ps := conversion_problems(rec, un)): raise RecipeError(f'the recipe converted from {args.card} does not validate:\n  ' + '\n  '.join(ps))
+    head = (f"# Converted by `sts-study recipe from-card {args.card}`.\n"
+            + ''.join(f"# UNRESOLVED {k}: {w}\n" for k, w in un)
+            + ("# Fill these in (a registry name, a local file or hf:owner/name for data), then: sts-study reproduce THIS.yaml\n" if un else ''))
+    text = head + yaml.safe_dump(rec, sort_keys=False, allow_unicode=True, width=120)
+    if args.o:
+        from pathlib import Path
+        Path(args.o).write_text(text, encoding='utf-8'); print(f'wrote {args.o}', file=sys.stderr)
+    else: print(text)
+    if args.json: print(json.dumps(dict(recipe=rec, unresolved=[dict(key=k, why=w) for k, w in un]), indent=1, ensure_ascii=False), file=sys.stderr)
+    for k, w in un: print(f'unresolved: {k}: {w}', file=sys.stderr)
+    if un and args.strict: raise SystemExit(3)
+
+def _add_recipe(p):
+    sub = p.add_subparsers(dest='recipe_cmd', required=True, metavar='{from-card}')
+    f = sub.add_parser('from-card', help='turn a sentence-transformers model card into a recipe',
+                       description="Convert a model card that sentence-transformers generated (3.x to 5.x) into a recipe: base model, datasets "
+                                   "(hub ids bound; unnamed ones found from their sample rows in the registry and in --data files), losses, "
+                                   "arguments, evaluation and the stop rule. Unresolved fields are listed (exit 3 with --strict).")
+    f.add_argument('card', help='the card (.md)'); f.add_argument('-o', metavar='RECIPE.yaml', help='write the recipe here (default: print it)')
+    f.add_argument('--data', action='append', metavar='FILE', help="a local file that may hold the card's unnamed data (repeatable)")
+    f.add_argument('--strict', action='store_true', help='exit 3 when anything is unresolved')
+    f.add_argument('--json', action='store_true', help='also print the recipe and the unresolved fields as JSON (stderr)')
+    f.set_defaults(func=cmd_recipe_from_card)
 
 # %% ../nbs/11_cli.ipynb #c11r0001
 def cmd_runs(args):
@@ -214,7 +268,8 @@ def _add_bench(p):
 COMMANDS = {'data': ('list and fetch the datasets', _add_data),
             'eval': ('evaluate a model on an STS split: ten metrics with bootstrap intervals', _add_eval),
             'card': ('parse and compare model cards', _add_card),
-            'reproduce': ('reproduce a card end to end into a run folder (papermill)', _add_reproduce),
+            'recipe': ('turn a model card into a recipe', _add_recipe),
+            'reproduce': ('reproduce a card or a recipe file end to end into a run folder (papermill)', _add_reproduce),
             'runs': ('one line a run folder: card, profile, variant, seed, status, steps, dev and test spearman_cosine, wall time', _add_runs),
             'bench': ('time training steps of the cards\' model shapes (samples/s, MFU, parity)', _add_bench)}
 

@@ -13,8 +13,9 @@ from datasets import Dataset, ClassLabel, Features, Value
 from .sources import get_source, fetch
 
 # %% auto #0
-__all__ = ['NLI_LABELS', 'READERS', 'LABEL_MAPS', 'DataError', 'read_table', 'read_korsts', 'read_hebrew_stsb', 'read_kornli',
-           'read_hebnli', 'load_dataset', 'nli_to_triplets', 'nli_to_pairs', 'dataset_stats', 'stats_details']
+__all__ = ['NLI_LABELS', 'READERS', 'FILE_FORMATS', 'LABEL_MAPS', 'DataError', 'read_table', 'read_korsts', 'read_hebrew_stsb',
+           'read_kornli', 'read_hebnli', 'load_dataset', 'data_spec', 'describe_source', 'load_data', 'nli_to_triplets',
+           'nli_to_pairs', 'dataset_stats', 'stats_details']
 
 # %% ../nbs/03_data.ipynb #c144f02b
 NLI_LABELS = ['entailment', 'neutral', 'contradiction']
@@ -119,6 +120,121 @@ def load_dataset(name:str, # registry name: korsts, kornli-xnli, kornli-train, h
     kept = [r for r in rows if r['label'] is not None]
     ds = Dataset.from_list(kept, features=_nli_features(kept))
     ds.info.description = f"{name} {split}: {len(ds)} pairs from {', '.join(paths)}; {len(rows)-len(kept)} rows labelled '-' dropped"
+    return ds
+
+# %% ../nbs/03_data.ipynb #ld000002
+FILE_FORMATS = {'.csv': 'csv', '.tsv': 'tsv', '.jsonl': 'jsonl', '.json': 'jsonl', '.parquet': 'parquet'}
+
+def data_spec(spec, # a registry name, a file path, 'hf:owner/name', or a mapping (path:, hub: or name:, with columns, score_scale)
+              split:str|None=None, # the split (registry and hub sources)
+             ) -> dict:
+    "A data source in one form: {kind: registry|file|hub, ...}, or a ValueError naming what is wrong."
+    if isinstance(spec, str):
+        if spec.startswith('hf:'): return dict(kind='hub', hub=spec[3:], split=split or 'train')
+        if Path(spec).suffix.lower() in FILE_FORMATS: return dict(kind='file', path=spec, format=FILE_FORMATS[Path(spec).suffix.lower()])
+        return dict(kind='registry', name=spec, split=split)
+    if not isinstance(spec, dict): raise ValueError(f'a data source is a name, a path or a mapping, not {spec!r}')
+    d = dict(spec)
+    known = {'kind', 'path', 'hub', 'name', 'format', 'columns', 'score_scale', 'config', 'split', 'revision', 'delimiter'}
+    if extra := set(d) - known: raise ValueError(f"unknown data key(s) {sorted(extra)}; known: {', '.join(sorted(known))}")
+    kinds = [k for k in ('path', 'hub', 'name') if d.get(k)]
+    if len(kinds) != 1: raise ValueError(f'a data mapping names exactly one of path, hub or name; got {kinds or "none"}')
+    if d.get('columns') is not None and not (isinstance(d['columns'], dict) and all(isinstance(v, str) for v in d['columns'].values())):
+        raise ValueError(f"columns: a mapping of the study's column names to the source's, e.g. {{sentence1: text_a}}; got {d['columns']!r}")
+    sc = d.get('score_scale')
+    if sc is not None and (isinstance(sc, bool) or not isinstance(sc, (int, float)) or sc <= 0): raise ValueError(f'score_scale: a positive number (1 or 5), got {sc!r}')
+    if kinds[0] == 'path':
+        fmt = d.get('format') or FILE_FORMATS.get(Path(d['path']).suffix.lower())
+        if fmt not in FILE_FORMATS.values(): raise ValueError(f"{d['path']}: unknown file format; name a .csv, .tsv, .jsonl or .parquet file, or set format")
+        return {**d, 'kind': 'file', 'format': fmt}
+    if kinds[0] == 'hub': return {**d, 'kind': 'hub', 'split': d.get('split') or split or 'train'}
+    return {**d, 'kind': 'registry', 'split': d.get('split') or split}
+
+def describe_source(spec, split:str|None=None) -> str:
+    "A short name of a data source for messages and run records."
+    d = data_spec(spec, split)
+    if d['kind'] == 'registry': return f"{d['name']} {d['split']}"
+    if d['kind'] == 'file': return str(d['path'])
+    return f"hf:{d['hub']}" + (f"/{d['config']}" if d.get('config') else '') + f" {d['split']}" + (f"@{d['revision']}" if d.get('revision') else '')
+
+# %% ../nbs/03_data.ipynb #ld000003
+def _file_rows(d:dict) -> list:
+    "(row number, dict) of a local file: header line 1 for CSV/TSV, line numbers for JSON lines, 1-based rows for Parquet."
+    p = Path(d['path'])
+    if not p.exists(): raise DataError(p, 0, '<file>', 'no such file')
+    if d['format'] in ('csv', 'tsv'):
+        delim = d.get('delimiter') or (',' if d['format'] == 'csv' else '\t')
+        return read_table(p, list((d.get('columns') or {}).values()), delim, csv.QUOTE_MINIMAL if d['format'] == 'csv' else csv.QUOTE_NONE)
+    if d['format'] == 'jsonl':
+        out = []
+        with open(p, encoding='utf-8-sig') as fh:
+            for i, line in enumerate(fh, start=1):
+                if not line.strip(): continue
+                try: r = json.loads(line)
+                except json.JSONDecodeError as e: raise DataError(p, i, '<json>', f'invalid JSON ({e.msg})') from None
+                if not isinstance(r, dict): raise DataError(p, i, '<json>', 'each line must be a JSON object')
+                out.append((i, r))
+        return out
+    return list(enumerate(Dataset.from_parquet(str(p)).to_list(), start=1))
+
+def _hub_rows(d:dict) -> list:
+    import datasets
+    ds = datasets.load_dataset(d['hub'], d.get('config'), split=d['split'], revision=d.get('revision'))
+    return list(enumerate(ds.to_list(), start=1))
+
+def _canonical(rows:list, d:dict, where:str) -> Dataset:
+    "Rows renamed by `columns`, typed and checked: STS, NLI, or taken as they are."
+    cols = d.get('columns') or {}
+    if not rows: raise DataError(where, 0, '<rows>', 'no rows')
+    have = list(rows[0][1])
+    for k, src in cols.items():
+        if src not in have: raise DataError(where, 1, src, f'missing column for {k!r} (the source has {have})')
+    names = list(cols) or have
+    out = []
+    for i, r in rows:
+        x = {k: r.get(cols.get(k, k)) for k in names}
+        out.append((i, x))
+    kind = 'sts' if {'sentence1', 'sentence2', 'score'} <= set(names) else 'nli' if {'premise', 'hypothesis', 'label'} <= set(names) else 'other'
+    scale = float(d.get('score_scale') or 1)
+    texts = [k for k in names if k in ('sentence1', 'sentence2', 'premise', 'hypothesis') or isinstance(out[0][1][k], str)]
+    fixed = []
+    for i, x in out:
+        for k in texts:
+            if not isinstance(x[k], str) or not x[k].strip(): raise DataError(where, i, cols.get(k, k), f'expected text, got {x[k]!r}')
+        if kind == 'sts':
+            raw = x['score']
+            try: v = float(raw)
+            except (TypeError, ValueError): raise DataError(where, i, cols.get('score', 'score'), f'not a number: {raw!r}') from None
+            if math.isnan(v) or not 0 <= v <= scale:
+                raise DataError(where, i, cols.get('score', 'score'), f'score {v:g} outside 0-{scale:g}' + (' (set score_scale: 5 for 0-5 scores)' if scale == 1 and v <= 5 else ''))
+            x = {**x, 'score': v / scale, 'raw_score': v}
+        elif kind == 'nli':
+            lab = x['label']
+            if isinstance(lab, str): lab = _label(where, i, lab, cols.get('label', 'label'))
+            elif isinstance(lab, bool) or not isinstance(lab, int) or not 0 <= lab < len(NLI_LABELS):
+                raise DataError(where, i, cols.get('label', 'label'), f'unknown label {lab!r} (expected {", ".join(NLI_LABELS)} or 0-2)')
+            if lab is None: continue
+            x = {**x, 'label': lab}
+        fixed.append(x)
+    if kind == 'nli':
+        return Dataset.from_list(fixed, features=_nli_features(fixed) if 'genre' in fixed[0] else Features({**{k: Value('string') for k in names if k != 'label'}, 'label': ClassLabel(names=NLI_LABELS)}))
+    if kind == 'sts':
+        order = ['sentence1', 'sentence2', 'score', 'raw_score'] + [k for k in names if k not in ('sentence1', 'sentence2', 'score')]
+        return Dataset.from_list([{k: x[k] for k in order} for x in fixed])
+    return Dataset.from_list(fixed)
+
+def load_data(spec, # a data source: registry name, file path, 'hf:owner/name' or mapping (see `data_spec`)
+              split:str|None=None, # split of a registry or hub source
+              settings=None, # default: `get_settings()`
+             ) -> Dataset:
+    "The source as a `datasets.Dataset` with the study's columns (STS, NLI, or the source's own)."
+    d = data_spec(spec, split)
+    if d['kind'] == 'registry':
+        if d.get('columns') or d.get('score_scale'): raise ValueError(f"{d['name']}: columns and score_scale apply to files and hub datasets, not registry datasets")
+        return load_dataset(d['name'], d['split'] or 'train', settings)
+    where = describe_source(d)
+    ds = _canonical(_file_rows(d) if d['kind'] == 'file' else _hub_rows(d), d, d['path'] if d['kind'] == 'file' else where)
+    ds.info.description = f'{where}: {len(ds)} rows'
     return ds
 
 # %% ../nbs/03_data.ipynb #1f8ac39e

@@ -11,10 +11,12 @@ from importlib.resources import files
 from pathlib import Path
 import yaml
 from .settings import PROFILES, check_profile
+from .data import data_spec, FILE_FORMATS
 
 # %% auto #0
-__all__ = ['RECIPES', 'CARDS', 'RENAMED', 'NO_EQUIVALENT', 'LOSSES', 'CONVERTERS', 'CHOICES', 'RecipeError', 'Recipe',
-           'load_recipe', 'training_args', 'recipe_problems', 'check_recipe']
+__all__ = ['RECIPES', 'CARDS', 'RENAMED', 'NO_EQUIVALENT', 'CONVERTERS', 'WRAPPERS', 'LOSS_PARAMS_RENAMED', 'TRAIN_KEYS',
+           'CHOICES', 'RecipeError', 'Recipe', 'load_recipe', 'training_args', 'known_losses', 'loss_problems',
+           'data_problem', 'recipe_problems', 'check_recipe']
 
 # %% ../nbs/05_recipe.ipynb #84ef01b5
 RECIPES = Path(str(files('sts_study')/'recipes'))
@@ -26,13 +28,16 @@ class RecipeError(ValueError):
 @dataclass
 class Recipe:
     "A resolved training recipe: model → data → loss → evaluator → args."
-    card: str; title: str; published: str; language: str
+    card: str            # the recipe's id (run folders are named after it)
     model: dict          # base, revision, trust_remote_code, max_seq_length, pooling, normalize, published_base/_revision,
                          # and for random encoders (base tiny/random) architecture, config
-    train: list          # [{name, data, split, convert, label_map, loss, loss_params, limit}]
-    eval: dict           # {data, split, name, limit}
-    test: dict
-    args: dict           # the card's training arguments (2024 names)
+    train: list          # [{name, data, split, convert, label_map, loss, loss_params, limit}]; data: see `data.load_data`
+    eval: dict|None      # {data, split, name, limit}: STS pairs (None: unresolved, the recipe cannot run)
+    test: dict|None
+    args: dict           # training arguments (the cards' 2024 names, or today's)
+    title: str = ''
+    published: str|None = None  # the published card: a file name under the cards folder, or a path (None: no card to compare)
+    language: str|None = None
     profile: str = 'full'
     variant: str|None = None
     stop_after_epochs: int|None = None  # end after this many epochs (card K's published model is its epoch-1 state)
@@ -42,6 +47,7 @@ class Recipe:
     select: str = 'last'  # the model a run reports: 'last', or 'best_on_dev' (fit() with an output path saved the best)
     variants: tuple = ()
     notes: list = field(default_factory=list)  # what the profile swaps (data in place of the card's), recorded by runs
+    source: str|None = None  # the recipe file
 
 def _merge(base:dict, over:dict) -> dict:
     out = copy.deepcopy(base)
@@ -56,15 +62,28 @@ def _merge(base:dict, over:dict) -> dict:
     return out
 
 # %% ../nbs/05_recipe.ipynb #56e9993e
-def load_recipe(card:str, # card id: korean-gte or hebrew-mbert (or a path to a recipe YAML)
+def _resolve_paths(d, base:Path):
+    "A recipe with the relative paths of its local data files made absolute against the recipe's folder (where they exist there)."
+    def fix(x):
+        if isinstance(x, dict) and isinstance(x.get('path'), str) and not Path(x['path']).is_absolute() and (base/x['path']).exists(): return {**x, 'path': str(base/x['path'])}
+        if isinstance(x, str) and Path(x).suffix.lower() in FILE_FORMATS and not Path(x).is_absolute() and (base/x).exists(): return str(base/x)
+        if isinstance(x, dict): return {k: fix(v) if k in ('data', 'train', 'eval', 'test', 'profiles', 'variants') or isinstance(v, (dict, list)) else v for k, v in x.items()}
+        if isinstance(x, list): return [fix(v) for v in x]
+        return x
+    return {k: fix(v) if k in ('train', 'eval', 'test', 'profiles', 'variants') else v for k, v in d.items()}
+
+def load_recipe(card:str, # card id (korean-gte, hebrew-mbert) or the path of a recipe YAML file
                 profile:str='full', # full, cpu or smoke
                 variant:str|None=None, # a variant of the recipe file, e.g. graded; several merge in order: as-printed+graded
                 overrides:dict|None=None, # last deep-merged overrides, e.g. {'args': {'seed': 1}}
                ) -> Recipe:
     "The recipe for `card` under `profile` and `variant`."
-    p = Path(card) if str(card).endswith('.yaml') else RECIPES/f'{card}.yaml'
+    p = Path(card) if str(card).endswith(('.yaml', '.yml')) else RECIPES/f'{card}.yaml'
     if not p.exists(): raise FileNotFoundError(f"no recipe {card!r}; cards: {', '.join(sorted(x.stem for x in RECIPES.glob('*.yaml')))}")
-    raw = yaml.safe_load(p.read_text(encoding='utf-8'))
+    try: raw = yaml.safe_load(p.read_text(encoding='utf-8'))
+    except yaml.YAMLError as e: raise RecipeError(f'recipe {p} is not valid YAML: {e}') from None
+    if not isinstance(raw, dict) or 'card' not in raw: raise RecipeError(f"recipe {p} cannot run:\n  card: missing (the recipe's id, e.g. card: my-model)")
+    raw = _resolve_paths(raw, p.resolve().parent)
     profiles, variants = raw.pop('profiles', {}), raw.pop('variants', {})
     check_profile(profile)
     d = _merge(raw, profiles.get(profile, {})) if profile != 'full' else raw
@@ -75,7 +94,7 @@ def load_recipe(card:str, # card id: korean-gte or hebrew-mbert (or a path to a 
     known = {f.name for f in dataclasses.fields(Recipe)}
     if extra := set(d) - known:  # `_near` (below, with the validation) names the nearest known key
         raise RecipeError(f"recipe {p} cannot run:\n  " + '\n  '.join(f"{k}: unknown recipe key{_near(k, known)}" for k in sorted(extra)))
-    return Recipe(**d, profile=profile, variant=variant, variants=tuple(variants))
+    return Recipe(**d, profile=profile, variant=variant, variants=tuple(variants), source=str(p))
 
 # %% ../nbs/05_recipe.ipynb #7b7386dd
 RENAMED = {'warmup_ratio': 'warmup_steps',   # today: warmup_steps < 1 is a fraction of the total steps
@@ -122,9 +141,35 @@ def training_args(r:Recipe) -> dict:
     return out
 
 # %% ../nbs/05_recipe.ipynb #v4l1d002
-import difflib
-LOSSES = ('MultipleNegativesRankingLoss', 'CosineSimilarityLoss')  # what the engine builds today
-CONVERTERS = ('triplets', 'pairs', 'sts')
+import difflib, inspect, re
+from functools import lru_cache
+CONVERTERS = ('triplets', 'pairs', 'sts', 'none')  # NLI → triplets, NLI → labelled pairs, STS → (sentence1, sentence2, label), columns as given
+WRAPPERS = ('MatryoshkaLoss', 'Matryoshka2dLoss', 'AdaptiveLayerLoss')  # losses around another: loss_params {loss: <name>, loss_params: {...}, ...}
+LOSS_PARAMS_RENAMED = {'SoftmaxLoss': {'sentence_embedding_dimension': 'embedding_dimension'}}  # 3.x card name → today's
+TRAIN_KEYS = ('name', 'data', 'split', 'convert', 'label_map', 'loss', 'loss_params', 'limit', 'unresolved', 'found')  # found: where a converted card's data was identified
+
+@lru_cache(maxsize=None)
+def known_losses() -> dict:
+    "Every loss sentence-transformers exports: name → class."
+    import torch
+    from sentence_transformers.sentence_transformer import losses
+    return {n: c for n in dir(losses) if isinstance(c := getattr(losses, n), type) and issubclass(c, torch.nn.Module)}
+
+def loss_problems(key:str, # where the loss is in the recipe, e.g. train[korsts]
+                  name, params:dict|None) -> list:
+    "Problems of a loss name and its parameters against the loss's signature (wrapped losses checked too)."
+    L = known_losses()
+    if name not in L: return [f"{key}.loss: {name!r} is not a sentence-transformers loss{_near(str(name), L)}"]
+    sig = [p for p in inspect.signature(L[name].__init__).parameters if p not in ('self', 'model')]
+    out, params = [], params or {}
+    if not isinstance(params, dict): return [f"{key}.loss_params: a mapping of {name}'s parameters, not {params!r}"]
+    for k in params:
+        if name in WRAPPERS and k == 'loss_params': continue
+        if LOSS_PARAMS_RENAMED.get(name, {}).get(k, k) not in sig: out.append(f"{key}.loss_params.{k}: not a parameter of {name} ({', '.join(sig)}){_near(k, sig)}")
+    if name in WRAPPERS:
+        if not isinstance(params.get('loss'), str): out.append(f"{key}.loss_params.loss: {name} wraps another loss: name it, e.g. loss: MultipleNegativesRankingLoss")
+        else: out += loss_problems(f'{key}.loss_params', params['loss'], params.get('loss_params'))
+    return out
 CHOICES = {'args.batch_sampler': ('batch_sampler', 'no_duplicates', 'group_by_label'),
            'args.multi_dataset_batch_sampler': ('round_robin', 'proportional'),
            'optimizer.builder': ('fit', 'trainer'), 'select': ('last', 'best_on_dev')}
@@ -141,11 +186,32 @@ def _type_problem(key, v, ref):
     else: return None
     return None if ok else f"{key}: expected {want}, got {v!r} ({type(v).__name__})"
 
+def data_problem(key:str, # where the data is named, e.g. train[korsts]
+                 data, split=None) -> str|None:
+    "Why a data source cannot be read, checked without loading it (None: it can be, as far as can be told before reading)."
+    from sts_study.sources import load_registry
+    if data is None: return f"{key}.data: unresolved: name a registry dataset, a local file (CSV, TSV, JSON lines, Parquet) or a hub dataset (hf:owner/name)"
+    try: d = data_spec(data, split)
+    except ValueError as e: return f"{key}.data: {e}"
+    if d['kind'] == 'registry':
+        reg = load_registry()
+        if d['name'] not in reg: return f"{key}.data: unknown dataset {d['name']!r}{_near(str(d['name']), reg)}; known: {', '.join(reg)}, or a file path or hf:owner/name"
+        bad = [s for s in str(d['split']).split('+') if s not in reg[d['name']].splits]
+        return f"{key}.split: {d['name']} has no split {'+'.join(bad)!r}; it has {', '.join(reg[d['name']].splits)}" if bad else None
+    if d['kind'] == 'file':
+        p = Path(d['path'])
+        if not p.exists(): return f"{key}.data: no such file {p}"
+        if d['format'] in ('csv', 'tsv') and d.get('columns'):
+            import csv
+            with open(p, encoding='utf-8-sig', newline='') as fh: header = next(csv.reader(fh, delimiter=d.get('delimiter') or (',' if d['format'] == 'csv' else '\t')), [])
+            if miss := [c for c in d['columns'].values() if c not in header]: return f"{key}.data: {p} has no column(s) {miss} (header: {header})"
+    return None
+
 def recipe_problems(r:Recipe) -> list:
     "Every problem that would stop `r` from running, each naming its key (empty: the recipe can run)."
     from sentence_transformers import SentenceTransformerTrainingArguments as A
-    from sts_study.sources import load_registry
     out, defaults = [], {f.name: f.default for f in dataclasses.fields(A)}
+    annotations = {f.name: str(f.type).lower() for f in dataclasses.fields(A)}
     base = yaml.safe_load((RECIPES/f'{r.card}.yaml').read_text(encoding='utf-8')).get('args', {}) if (RECIPES/f'{r.card}.yaml').exists() else {}
     for k, v in r.args.items():
         if k not in defaults and k not in RENAMED and k not in NO_EQUIVALENT:
@@ -153,26 +219,28 @@ def recipe_problems(r:Recipe) -> list:
         d = defaults.get(k)  # a value of the type of today's default (num_train_epochs may be 1.5) or of the card's own value is fine
         refs = [x for x in (None if d is dataclasses.MISSING else d, base.get(k)) if x is not None]
         ps = [_type_problem(f'args.{k}', v, x) for x in refs]
-        if ps and all(ps): out.append(ps[0])
+        declared = type(v).__name__ in re.findall(r'\w+', annotations.get(k, ''))  # e.g. debug: str | list, include_num_input_tokens_seen: str | bool
+        if ps and all(ps) and not declared: out.append(ps[0])
         elif isinstance(v, (int, float)) and not isinstance(v, bool) and k in ('learning_rate', 'num_train_epochs', 'per_device_train_batch_size') and v <= 0:
             out.append(f"args.{k}: must be positive, got {v!r}")
     for key, allowed in CHOICES.items():
         sec, _, name = key.rpartition('.')
         v = (getattr(r, sec) or {}).get(name) if sec else getattr(r, name)
         if v is not None and v not in allowed: out.append(f"{key}: {v!r} is not one of {', '.join(allowed)}{_near(str(v), allowed)}")
-    reg = load_registry()
-    def data_problem(key, name, split):
-        if name not in reg: return f"{key}.data: unknown dataset {name!r}{_near(str(name), reg)}; known: {', '.join(reg)}"
-        bad = [s for s in str(split).split('+') if s not in reg[name].splits]
-        return f"{key}.split: {name} has no split {'+'.join(bad)!r}; it has {', '.join(reg[name].splits)}" if bad else None
+    if not r.train: out.append('train: no training dataset')
     for i, t in enumerate(r.train):
         key = f"train[{t.get('name', i)}]"
-        if t.get('loss') not in LOSSES: out.append(f"{key}.loss: {t.get('loss')!r} is not one the engine builds ({', '.join(LOSSES)}){_near(str(t.get('loss')), LOSSES)}")
-        if t.get('convert') not in CONVERTERS: out.append(f"{key}.convert: {t.get('convert')!r} is not one of {', '.join(CONVERTERS)}")
+        if not t.get('name'): out.append(f'train[{i}].name: missing (each training dataset is named)')
+        for k in t:
+            if k not in TRAIN_KEYS: out.append(f"{key}.{k}: unknown key of a training dataset{_near(k, TRAIN_KEYS)}")
+        out += loss_problems(key, t.get('loss'), t.get('loss_params'))
+        if t.get('convert', 'none') not in CONVERTERS: out.append(f"{key}.convert: {t.get('convert')!r} is not one of {', '.join(CONVERTERS)}")
         if (p := data_problem(key, t.get('data'), t.get('split'))): out.append(p)
         if (p := _type_problem(f'{key}.limit', t.get('limit'), 0)): out.append(p)
     for sec in ('eval', 'test'):
-        if (p := data_problem(sec, getattr(r, sec).get('data'), getattr(r, sec).get('split'))): out.append(p)
+        e = getattr(r, sec)
+        if not isinstance(e, dict): out.append(f"{sec}: no STS {'evaluation' if sec == 'eval' else 'test'} data; name pairs with scores, e.g. {{data: korsts, split: {'dev' if sec == 'eval' else 'test'}}}"); continue
+        if (p := data_problem(sec, e.get('data'), e.get('split'))): out.append(p)
     for k in ('stop_after_steps', 'stop_after_epochs'):
         if (p := _type_problem(k, getattr(r, k), 0)): out.append(p)
     if not isinstance(r.model.get('base'), str) or not r.model.get('base'): out.append(f"model.base: a hub id, a folder, 'tiny' or 'random', not {r.model.get('base')!r}")
@@ -181,5 +249,5 @@ def recipe_problems(r:Recipe) -> list:
 def check_recipe(r:Recipe) -> Recipe:
     "`r` when it can run; else a RecipeError listing every problem."
     if (ps := recipe_problems(r)):
-        raise RecipeError(f"recipe {r.card} ({r.profile}{'/' + r.variant if r.variant else ''}, {RECIPES/(r.card + '.yaml')}) cannot run:\n  " + '\n  '.join(ps))
+        raise RecipeError(f"recipe {r.card} ({r.profile}{'/' + r.variant if r.variant else ''}, {r.source or RECIPES/(r.card + '.yaml')}) cannot run:\n  " + '\n  '.join(ps))
     return r

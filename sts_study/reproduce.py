@@ -12,14 +12,14 @@ from pathlib import Path
 import yaml
 from .settings import get_settings
 from .recipe import load_recipe, check_recipe, CARDS, Recipe
-from .card import read_card, card_from_run, render_card, reproduction_section, published_metrics, card_diff, md_table
+from .card import Card, read_card, card_from_run, render_card, reproduction_section, published_metrics, card_diff, md_table
 from .metrics import METRICS
 from .train import epoch_plan, reported
 from . import plots
 
 # %% auto #0
-__all__ = ['PRODUCTS', 'new_run_dir', 'set_status', 'get_status', 'parse_overrides', 'begin_run', 'finish_run', 'write_outputs',
-           'notebook_path', 'reproduce', 'load_run', 'collect_runs', 'list_runs']
+__all__ = ['PRODUCTS', 'new_run_dir', 'set_status', 'get_status', 'parse_overrides', 'begin_run', 'finish_run', 'published_card',
+           'write_outputs', 'notebook_path', 'reproduce', 'load_run', 'collect_runs', 'list_runs']
 
 # %% ../nbs/09_reproduce.ipynb #66a9419a
 def new_run_dir(card:str, profile:str, variant:str|None=None, outputs:Path|None=None) -> Path:
@@ -71,8 +71,8 @@ def begin_run(card:str, profile:str|None=None, variant:str|None=None, seed:int|N
     "Make (or adopt) the run folder: params.yaml, STATUS running, and a kernel hook that marks it failed if a cell raises."
     s = get_settings()
     profile, seed = profile or s.profile, s.seed if seed is None else seed
-    check_recipe(load_recipe(card, profile, variant, overrides))  # a bad recipe or override fails before any folder exists
-    if out is None: out = new_run_dir(card, profile, variant)
+    r = check_recipe(load_recipe(card, profile, variant, overrides))  # a bad recipe or override fails before any folder exists
+    if out is None: out = new_run_dir(r.card, profile, variant)
     else:
         out = Path(out).resolve()
         params = _params(card, profile, variant, seed, overrides, out)
@@ -109,12 +109,19 @@ def finish_run(out:Path|str) -> Path:
     return out
 
 # %% ../nbs/09_reproduce.ipynb #78d276a2
+def published_card(recipe:dict) -> Card:
+    "The card a recipe reproduces: its `published` file in the cards folder, or a path; an empty Card when it names none."
+    p = recipe.get('published')
+    if not p: return Card()
+    for f in (get_settings().cards/p, Path(p)):
+        if f.exists(): return read_card(f, partial=True)
+    raise FileNotFoundError(f"the recipe's published card {p} is neither in {get_settings().cards} nor a file")
+
 def write_outputs(run:dict, # the run record from `run_recipe`
                   out:Path|str) -> dict:
     "Write metrics.json, README.md, comparison.md and plots/*.png for a finished run; returns their paths."
     out = Path(out)
-    s = get_settings()
-    pub = read_card(s.cards/CARDS[run['card']])
+    pub = published_card(run['recipe'])
     pubm = published_metrics(pub)
     sel = reported(run)  # the best-on-dev model where the recipe selects it (as fit() saved it), else the last
     metrics = dict(card=run['card'], profile=run['profile'], variant=run['variant'], seed=run['seed'], stand_in=run['stand_in'],
@@ -124,7 +131,7 @@ def write_outputs(run:dict, # the run record from `run_recipe`
                    last_dev=run['after']['dev']['metrics'], last_test=run['after']['test']['metrics'], selection=run.get('selection'),
                    optimizer=run.get('optimizer'), published_dev=pubm, by_genre_dev=sel['dev'].get('by_genre'), steps=run['steps'], consumed=run['consumed'],
                    train_sizes=run['train_sizes'], warnings=run['warnings'], wall_seconds=run['wall_seconds'])
-    card = card_from_run(run, pub, out/'log.csv')
+    card = card_from_run(run, pub, out/'log.csv', eval_name=run['recipe']['eval'].get('name') or 'sts-dev')
     repro = reproduction_section(run, pub, str(out))
     (out/'README.md').write_text(render_card(card, repro, model_id=str(out/'model')))
     d = card_diff(pub, card)

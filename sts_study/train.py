@@ -5,7 +5,7 @@ round-robin accounting, label-misuse checks, a CSV training log, checkpoints, re
 
 # %% ../nbs/06_train.ipynb #cba5188a
 from __future__ import annotations
-import csv, dataclasses, json, os, platform, random, shutil, subprocess, tempfile, time, warnings
+import csv, dataclasses, json, os, platform, random, re, shutil, subprocess, tempfile, time, warnings
 from collections import Counter
 from pathlib import Path
 import numpy as np, torch, transformers
@@ -14,16 +14,16 @@ from transformers import TrainerCallback
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 from sentence_transformers.sentence_transformer import losses, modules
 from .settings import get_settings
-from .data import load_dataset, nli_to_triplets, nli_to_pairs, dataset_stats
+from .data import load_data, nli_to_triplets, nli_to_pairs, dataset_stats, describe_source
 from .models import load_model, resolve_model, random_model, train_tokenizer, TINY
 from .metrics import sts_evaluator, evaluate
-from .recipe import Recipe, load_recipe, training_args, check_recipe
+from .recipe import Recipe, load_recipe, training_args, check_recipe, known_losses, LOSS_PARAMS_RENAMED, WRAPPERS
 
 # %% auto #0
 __all__ = ['FIT_DEFAULTS', 'FIT_SCHEDULERS', 'train_texts', 'build_model', 'model_source', 'build_train_data', 'check_labels',
-           'build_losses', 'CountingTrainer', 'CSVLog', 'StopAfter', 'fit_t_total', 'fit_optimizers', 'EvalAtEpochEnd',
-           'BestOnDev', 'pick_device', 'versions', 'git_commit', 'seed_everything', 'reported', 'run_recipe',
-           'epoch_plan', 'lr_schedule']
+           'make_loss', 'build_losses', 'CountingTrainer', 'CSVLog', 'StopAfter', 'fit_t_total', 'fit_optimizers',
+           'EvalAtEpochEnd', 'BestOnDev', 'pick_device', 'versions', 'git_commit', 'seed_everything', 'reported',
+           'run_recipe', 'epoch_plan', 'lr_schedule']
 
 # %% ../nbs/06_train.ipynb #bb323b8d
 def train_texts(data:DatasetDict) -> list:
@@ -38,9 +38,9 @@ def build_model(r:Recipe, device:str|None=None, seed:int=42,
     if m['base'] in ('tiny', 'random'):
         if data is None: raise ValueError(f"model.base {m['base']!r} is a random encoder: pass the training data (its tokenizer is built from it)")
         arch, cfg = ('bert', TINY) if m['base'] == 'tiny' else (m.get('architecture', 'bert'), m.get('config') or {})
-        return random_model(train_tokenizer(train_texts(data)), arch, cfg, seed, m['max_seq_length'], m.get('pooling', 'mean'), device=device or 'cpu')
+        return random_model(train_tokenizer(train_texts(data)), arch, cfg, seed, m.get('max_seq_length') or 128, m.get('pooling') or 'mean', device=device or 'cpu')
     model = load_model(resolve_model(m['base']), trust_remote_code=bool(m.get('trust_remote_code')), device=device, revision=m.get('revision'))
-    model.max_seq_length = min(m['max_seq_length'], model.max_seq_length or m['max_seq_length'])
+    if m.get('max_seq_length'): model.max_seq_length = min(m['max_seq_length'], model.max_seq_length or m['max_seq_length'])
     if m.get('normalize') and not any(isinstance(x, modules.Normalize) for x in model): model.append(modules.Normalize())
     return model
 
@@ -59,12 +59,17 @@ def build_train_data(r:Recipe, seed:int=42) -> DatasetDict:
     "The recipe's training datasets, by name, converted for their losses."
     out = {}
     for t in r.train:
-        ds = load_dataset(t['data'], t['split'])
-        conv = t.get('convert')
+        ds = load_data(t['data'], t.get('split'))
+        conv, cols = t.get('convert') or 'none', set(ds.column_names)
+        need = {'triplets': {'premise', 'hypothesis', 'label'}, 'pairs': {'premise', 'hypothesis', 'label'}, 'sts': {'sentence1', 'sentence2', 'score'}}.get(conv, set())
+        if need - cols: raise ValueError(f"train[{t['name']}]: convert {conv} needs columns {sorted(need)}; {describe_source(t['data'], t.get('split'))} has {ds.column_names}")
         if conv == 'triplets': ds = nli_to_triplets(ds, seed=seed)
         elif conv == 'pairs': ds = nli_to_pairs(ds, t.get('label_map') or 'graded')
         elif conv == 'sts': ds = ds.select_columns(['sentence1', 'sentence2', 'score']).rename_column('score', 'label')
-        else: raise ValueError(f"train entry {t['name']}: unknown convert {conv!r} (triplets, pairs, sts)")
+        elif conv == 'none':
+            for keep in (['sentence1', 'sentence2', 'score'], ['premise', 'hypothesis', 'label']):
+                if set(keep) <= cols: ds = ds.select_columns(keep)
+        else: raise ValueError(f"train[{t['name']}]: unknown convert {conv!r} (triplets, pairs, sts, none)")
         out[t['name']] = _limit(ds, t.get('limit'))
     return DatasetDict(out)
 
@@ -81,20 +86,39 @@ def check_labels(r:Recipe, data:DatasetDict) -> list:
             notes.append('label misuse: ' + msg)
     return notes
 
-def build_losses(r:Recipe, model) -> dict:
-    "One loss a dataset, with the card's parameters."
+def _dotted(s:str):
+    "The object a dotted name names, e.g. torch.nn.modules.loss.MSELoss."
+    import importlib
+    mod, _, attr = s.rpartition('.')
+    return getattr(importlib.import_module(mod), attr)
+
+def make_loss(name:str, # a sentence-transformers loss class, e.g. CoSENTLoss
+              params:dict|None, # its parameters as a card prints them
+              model, # the SentenceTransformer being trained
+              data:Dataset|None=None, # the dataset it trains on (SoftmaxLoss's number of labels)
+             ):
+    "A sentence-transformers loss built from a card's printed parameters."
     from sentence_transformers import util
-    out = {}
-    for t in r.train:
-        p = dict(t.get('loss_params') or {})
-        if t['loss'] == 'MultipleNegativesRankingLoss':
-            out[t['name']] = losses.MultipleNegativesRankingLoss(model, scale=p.get('scale', 20.0),
-                                                                 similarity_fct=getattr(util, p.get('similarity_fct', 'cos_sim')))
-        elif t['loss'] == 'CosineSimilarityLoss':
-            assert p.get('loss_fct', 'torch.nn.modules.loss.MSELoss').endswith('MSELoss')
-            out[t['name']] = losses.CosineSimilarityLoss(model, loss_fct=torch.nn.MSELoss())
-        else: raise ValueError(f"train entry {t['name']}: unsupported loss {t['loss']}")
-    return out
+    cls, p = known_losses()[name], {LOSS_PARAMS_RENAMED.get(name, {}).get(k, k): v for k, v in (params or {}).items()}
+    if name in WRAPPERS: p['loss'] = make_loss(p['loss'], p.pop('loss_params', None), model, data)
+    for k, v in list(p.items()):
+        if not isinstance(v, str): continue
+        if k == 'similarity_fct': p[k] = getattr(util, v)
+        elif k in ('loss_fct', 'cos_score_transformation'): p[k] = _dotted(v)()
+        elif k == 'distance_metric':
+            kind, _, attr = v.rpartition('.')
+            p[k] = getattr(getattr(losses, kind or ('TripletDistanceMetric' if 'Triplet' in name else 'SiameseDistanceMetric')), attr)
+        elif k == 'guide':  # cards print the guide model as SentenceTransformer('<id>')
+            m = re.fullmatch(r"SentenceTransformer\('(.+)'\)", v)
+            p[k] = load_model(resolve_model(m.group(1) if m else v), device=model.device.type)
+    if name == 'SoftmaxLoss':
+        p.setdefault('embedding_dimension', model.get_embedding_dimension())
+        if 'num_labels' not in p and data is not None: p['num_labels'] = len(set(data['label']))
+    return cls(model, **p)
+
+def build_losses(r:Recipe, model, data:DatasetDict|None=None) -> dict:
+    "One loss a dataset, with the recipe's parameters."
+    return {t['name']: make_loss(t['loss'], t.get('loss_params'), model, data[t['name']] if data is not None else None) for t in r.train}
 
 # %% ../nbs/06_train.ipynb #a3af30de
 class CountingTrainer(SentenceTransformerTrainer):
@@ -206,9 +230,14 @@ def seed_everything(seed:int):
 
 # %% ../nbs/06_train.ipynb #b6bbeea3
 def _eval_sets(r):
-    ev = _limit(load_dataset(r.eval['data'], r.eval['split']), r.eval.get('limit'))
-    te = _limit(load_dataset(r.test['data'], r.test['split']), r.test.get('limit'))
-    return ev, te
+    out = []
+    for sec in ('eval', 'test'):
+        e = getattr(r, sec)
+        ds = load_data(e['data'], e.get('split'))
+        if miss := {'sentence1', 'sentence2', 'score'} - set(ds.column_names):
+            raise ValueError(f"{sec}: STS pairs needed (sentence1, sentence2, score); {describe_source(e['data'], e.get('split'))} has {ds.column_names}: map them with columns")
+        out.append(_limit(ds, e.get('limit')))
+    return tuple(out)
 
 def reported(run:dict) -> dict:
     "The evaluations a run reports: its best-on-dev model's when the recipe selects that (as fit() saved it), else the last's."
@@ -237,12 +266,13 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     model = build_model(r, device, seed, data)
     notes = check_labels(r, data)
     for n in notes: warnings.warn(n)
-    loss = build_losses(r, model)
+    loss = build_losses(r, model, data)
     dev, test = _eval_sets(r)
     evaluator = sts_evaluator(dev, name=r.eval.get('name', 'sts-dev'))
     before = {'dev': evaluate(model, dev, n_resamples=n_resamples, seed=seed), 'test': evaluate(model, test, n_resamples=n_resamples, seed=seed)}
     use_bf16 = (device.startswith('cuda') and torch.cuda.is_bf16_supported()) if bf16 is None else bf16
     ta = training_args(r)
+    if 'eval_strategy' not in r.args: ta['eval_strategy'] = 'steps'  # a recipe that does not say evaluates every eval_steps, as the cards did
     args = SentenceTransformerTrainingArguments(output_dir=str(out/'checkpoints'), seed=seed, data_seed=seed, report_to='none',
                                                 bf16=use_bf16, use_cpu=device == 'cpu', save_strategy='steps', save_steps=ta['eval_steps'],
                                                 save_total_limit=2, **{k: v for k, v in ta.items() if k not in ('bf16', 'use_cpu', 'seed')})
