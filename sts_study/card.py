@@ -363,7 +363,7 @@ def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str
                      f"dev {a['dev']['metrics']['spearman_cosine']:.4f}, test {a['test']['metrics']['spearman_cosine']:.4f}; selecting on dev changed test by "
                      f"{b['test']['metrics']['spearman_cosine'] - a['test']['metrics']['spearman_cosine']:+.4f}")
     for w in run.get('warnings', []): lines.append(f"- **Warning:** {w}")
-    rows = [[k, f'{pub.get(k, float("nan")):.4f}', f'{dev[k]:.4f}', f'{dev[k] - pub[k]:+.4f}' if k in pub else '-', f'[{ci[k][0]:.4f}, {ci[k][1]:.4f}]',
+    rows = [[k, f'{pub[k]:.4f}' if k in pub else '-', f'{dev[k]:.4f}', f'{dev[k] - pub[k]:+.4f}' if k in pub else '-', f'[{ci[k][0]:.4f}, {ci[k][1]:.4f}]',
              f"{run['before']['dev']['metrics'][k]:.4f}"] for k in METRICS]
     t = md_table(['Metric', 'Published', 'Reproduced', 'Δ', '95% CI (bootstrap)', 'Zero-shot'], rows)
     acc = [[n, f'{run["train_sizes"][n]:,}', f'{c["batches"]:,}', f'{c["rows"]:,}', f'{c["rows"] / run["train_sizes"][n]:.1%}']

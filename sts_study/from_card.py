@@ -7,6 +7,7 @@ can reach them, the rest left unresolved with what the card says of them."""
 # %% ../nbs/12_from_card.ipynb #fc000004
 from __future__ import annotations
 import re
+from functools import lru_cache
 from pathlib import Path
 import yaml
 from .card import Card, read_card, card_provenance, log_values
@@ -38,6 +39,12 @@ def reachable_sources(files:list|None=None, # local data files (or data mappings
     out = [(s.name, sp) for s in load_registry().values() for sp in s.splits if all(file_status(f) != 'missing' for f in s.split_files(sp))]
     return out + [(f, None) for f in files or []]
 
+@lru_cache(maxsize=32)
+def _source_texts(src, split) -> tuple:
+    "(dataset, its texts) of a hashable source; a mapping source is not cached."
+    ds = load_data(src, split)
+    return ds, _texts(ds)
+
 def _texts(ds) -> set:
     cols = [c for c in ds.column_names if c in ('sentence1', 'sentence2', 'premise', 'hypothesis') or ds.features[c].dtype == 'string']
     return {t.strip() for c in cols for t in ds[c] if isinstance(t, str)}
@@ -55,9 +62,8 @@ def identify_dataset(d:dict, # a dataset of a parsed card (`Card.datasets[i]`)
     if not texts: return None
     hits = []
     for src, split in sources if sources is not None else reachable_sources():
-        try: ds = load_data(src, split)
+        try: ds, have = _source_texts(src, split) if isinstance(src, str) else (lambda d: (d, _texts(d)))(load_data(src, split))
         except Exception: continue
-        have = _texts(ds)
         if not all(t in have for t in texts): continue
         kind = 'sts' if 'score' in ds.column_names else 'nli' if 'premise' in ds.column_names else 'other'
         if kind == 'sts' and 'label' in (d.get('columns') or []):  # the card's label must be the pair's score

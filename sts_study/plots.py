@@ -54,8 +54,8 @@ def plot_scatter(cosine, gold, title:str='', path=None):
 
 def plot_metric_bars(published:dict, reproduced:dict, zero_shot:dict|None=None, title:str='', path=None):
     "Grouped bars of published, reproduced (and zero-shot) values of each metric."
-    keys = [k for k in reproduced if k in published]
-    series = {'published': published, 'reproduced': reproduced, **({'zero-shot': zero_shot} if zero_shot else {})}
+    keys = [k for k in reproduced if k in published or not published]  # a recipe without a published card has reproduced (and zero-shot) bars only
+    series = {**({'published': published} if published else {}), 'reproduced': reproduced, **({'zero-shot': zero_shot} if zero_shot else {})}
     fig, ax = plt.subplots(figsize=(9, 3.8))
     w = 0.8 / len(series); x = np.arange(len(keys))
     for i, (n, d) in enumerate(series.items()): ax.bar(x + i*w, [d[k] for k in keys], w, label=n)

@@ -144,7 +144,7 @@ def write_outputs(run:dict, # the run record from `run_recipe`
     plots.plot_training(out/'log.csv', title=f'{title}: training', path=pl/'training.png')
     plots.plot_scatter(run['cosine']['dev_best' if sel is not run['after'] else 'dev'], run['gold']['dev'], title=f'{title} dev', path=pl/'scatter_dev.png')
     plots.plot_metric_bars(pubm, sel['dev']['metrics'], run['before']['dev']['metrics'], title=f'{title}: dev metrics', path=pl/'metrics.png')
-    plan = epoch_plan(run['train_sizes'], run['batch_size'], run['sampler'] or 'round_robin') if len(run['train_sizes']) > 1 else None
+    plan = epoch_plan(run['train_sizes'], run['batch_size'], run['sampler'] or 'proportional') if len(run['train_sizes']) > 1 else None
     if plan:
         metrics['epoch_plan'] = plan
         plots.plot_consumption({f"{run['card']} {run['sampler']}": plan['rows']}, title='rows one epoch of this recipe draws', path=pl/'consumption.png')
@@ -202,7 +202,8 @@ def list_runs(root:Path|str) -> list:
     out = []
     for f in sorted(p.parent for p in Path(root).glob('*/params.yaml')):
         p = yaml.safe_load((f/'params.yaml').read_text()) or {}
-        row = dict(folder=f.name, card=p.get('card'), profile=p.get('profile'), variant=p.get('variant'), seed=p.get('seed'),
+        c = str(p.get('card'))
+        row = dict(folder=f.name, card=Path(c).stem if c.endswith(('.yaml', '.yml')) else c, profile=p.get('profile'), variant=p.get('variant'), seed=p.get('seed'),
                    status=get_status(f), steps=None, dev=None, test=None, wall_s=None)
         if (f/'metrics.json').exists():
             m = json.loads((f/'metrics.json').read_text())

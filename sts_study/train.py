@@ -314,7 +314,7 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                steps=trainer.state.global_step, epochs=round(trainer.state.epoch or 0, 4), max_steps=trainer.state.max_steps,
                wall_seconds=round(time.time() - t0, 1), train_sizes=sizes, consumed=trainer.consumed, resumed_from=ckpt,
                consumed_by_epoch=trainer.consumed_by_epoch,
-               sampler=r.args.get('multi_dataset_batch_sampler'), batch_size=r.args.get('per_device_train_batch_size'),
+               sampler=r.args.get('multi_dataset_batch_sampler') or 'proportional', batch_size=r.args.get('per_device_train_batch_size') or 8,
                warnings=notes, git_commit=git_commit(), versions=versions(), train_stats=train_stats,
                architecture=str(model), output_dim=model.get_embedding_dimension(), max_seq_length=model.max_seq_length,
                recipe=dataclasses.asdict(r), optimizer=dict(builder=opt.get('builder', 'trainer'), **(fit_info or {})), selection=selection,
@@ -344,7 +344,7 @@ def lr_schedule(r:Recipe, # the recipe
                ) -> list:
     "The learning rate of each training step of `r` on datasets of `sizes`, computed without training."
     bs, ep = r.args['per_device_train_batch_size'], r.args['num_train_epochs']
-    total = n_steps or epoch_plan(sizes, bs, r.args.get('multi_dataset_batch_sampler') or 'round_robin')['steps'] * ep
+    total = n_steps or epoch_plan(sizes, bs, r.args.get('multi_dataset_batch_sampler') or 'proportional')['steps'] * ep
     m = torch.nn.Linear(1, 1)
     if (r.optimizer or {}).get('builder') == 'fit': o, s, _ = fit_optimizers(m, r.optimizer, sizes, bs, ep)
     else:
