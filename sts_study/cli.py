@@ -13,8 +13,8 @@ from .recipe import RecipeError
 
 # %% auto #0
 __all__ = ['CANONICAL', 'COMMANDS', 'format_table', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats',
-           'eval_source', 'cmd_eval', 'cmd_card_parse', 'cmd_card_diff', 'cmd_reproduce', 'cmd_recipe_from_card',
-           'cmd_runs', 'cmd_bench', 'build_parser', 'main']
+           'eval_source', 'cmd_eval', 'cmd_card_parse', 'cmd_card_diff', 'cmd_reproduce', 'cmd_resume',
+           'cmd_recipe_from_card', 'cmd_runs', 'cmd_bench', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #3e2e0c64
 def format_table(rows:list, # list of dicts with the same keys
@@ -183,7 +183,23 @@ def cmd_reproduce(args):
     from sts_study.reproduce import reproduce, parse_overrides
     from pathlib import Path
     card = str(Path(args.card).resolve()) if args.card.endswith(('.yaml', '.yml')) else args.card  # the notebook runs elsewhere
-    out = reproduce(card, args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out)
+    _report(lambda: reproduce(card, args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out))
+
+def cmd_resume(args):
+    from sts_study.reproduce import resume
+    _report(lambda: resume(args.run))
+
+def _report(run):
+    "Run a reproduction and say how it ended: complete (metrics), interrupted (how to resume; exit 130) or failed (the error; exit 1)."
+    from sts_study.reproduce import get_status
+    try: out = run()
+    except BaseException as e:
+        out = getattr(e, 'run_folder', None)
+        if out is None: raise
+        st, detail = get_status(out), ((out/'STATUS').read_text().split('\n', 1) + [''])[1].strip()
+        if st == 'interrupted':
+            print(f"interrupted: {out}\n  {detail[-800:]}\n  resume with: sts-study resume {out}", file=sys.stderr); raise SystemExit(130)
+        print(f"failed: {out}\n  {detail[-2000:]}", file=sys.stderr); raise SystemExit(1)
     m = json.loads((out/'metrics.json').read_text())
     pub = m['published_dev'].get('spearman_cosine')
     print(f"complete: {out}\n  dev spearman_cosine {m['dev']['spearman_cosine']:.4f} (zero-shot {m['zero_shot_dev']['spearman_cosine']:.4f}"
@@ -197,6 +213,10 @@ def _add_reproduce(p):
     p.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='recipe override, dotted key and YAML value, e.g. -p args.learning_rate 2e-5')
     p.add_argument('--out', help='run folder (must not exist); default outputs/<card>-<profile>-<timestamp>')
     p.set_defaults(func=cmd_reproduce)
+
+def _add_resume(p):
+    p.add_argument('run', help='a failed or interrupted run folder (sts-study runs lists them)')
+    p.set_defaults(func=cmd_resume)
 
 # %% ../nbs/11_cli.ipynb #rc000001
 def cmd_recipe_from_card(args):
@@ -270,6 +290,7 @@ COMMANDS = {'data': ('list and fetch the datasets', _add_data),
             'card': ('parse and compare model cards', _add_card),
             'recipe': ('turn a model card into a recipe', _add_recipe),
             'reproduce': ('reproduce a card or a recipe file end to end into a run folder (papermill)', _add_reproduce),
+            'resume': ('continue a failed or interrupted run in its own folder from its last checkpoint', _add_resume),
             'runs': ('one line a run folder: card, profile, variant, seed, status, steps, dev and test spearman_cosine, wall time', _add_runs),
             'bench': ('time training steps of the cards\' model shapes (samples/s, MFU, parity)', _add_bench)}
 

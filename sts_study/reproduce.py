@@ -5,7 +5,8 @@
 
 # %% ../nbs/09_reproduce.ipynb #bed0b243
 from __future__ import annotations
-import json, time, traceback
+import json, os, signal, socket, threading, time, traceback
+from contextlib import contextmanager
 from importlib.resources import files
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,8 +19,9 @@ from .train import epoch_plan, reported
 from . import plots
 
 # %% auto #0
-__all__ = ['PRODUCTS', 'new_run_dir', 'set_status', 'get_status', 'parse_overrides', 'begin_run', 'finish_run', 'published_card',
-           'write_outputs', 'notebook_path', 'reproduce', 'load_run', 'collect_runs', 'list_runs']
+__all__ = ['PRODUCTS', 'new_run_dir', 'set_status', 'run_process', 'get_status', 'parse_overrides', 'begin_run', 'finish_run',
+           'published_card', 'write_outputs', 'notebook_path', 'forward_signals', 'reproduce', 'resume', 'load_run',
+           'collect_runs', 'list_runs']
 
 # %% ../nbs/09_reproduce.ipynb #66a9419a
 def new_run_dir(card:str, profile:str, variant:str|None=None, outputs:Path|None=None) -> Path:
@@ -37,10 +39,26 @@ def set_status(out:Path, status:str, detail:str=''):
     "Write the run folder's STATUS: running, failed or complete."
     Path(out, 'STATUS').write_text(f'{status}\n{detail}'.rstrip() + '\n')
 
+def _alive(pid:int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    try: return Path(f'/proc/{pid}/stat').read_text().split(') ')[-1][0] != 'Z'  # a zombie has ended
+    except OSError: return True
+
+def run_process(out:Path) -> tuple|None:
+    "(host, pid) of the process running the folder's notebook (its kernel), as `begin_run` wrote it."
+    p = Path(out)/'PROCESS'
+    if not p.exists(): return None
+    host, pid = p.read_text().split()[:2]
+    return host, int(pid)
+
 def get_status(out:Path) -> str:
-    "The run folder's status ('missing' without a STATUS file)."
+    "The run folder's status ('missing' without a STATUS file); a 'running' run whose process is gone (kill -9, a crash) is 'interrupted'."
     p = Path(out)/'STATUS'
-    return p.read_text().split('\n')[0] if p.exists() else 'missing'
+    st = p.read_text().split('\n')[0] if p.exists() else 'missing'
+    if st == 'running' and (hp := run_process(out)) and hp[0] == socket.gethostname() and not _alive(hp[1]): return 'interrupted'
+    return st
 
 def parse_overrides(pairs:list) -> dict:
     "`[(key, value), ...]` with dotted keys (`args.learning_rate`) and YAML values → nested overrides."
@@ -67,6 +85,7 @@ def _params(card, profile, variant, seed, overrides, out): return dict(card=card
 def begin_run(card:str, profile:str|None=None, variant:str|None=None, seed:int|None=None, overrides:dict|None=None,
               out:Path|str|None=None, # the run folder: None → a new one under outputs/; an existing one only if the CLI just made it for this run
               mark_failures:bool=True, # mark the folder failed/interrupted when a later notebook cell raises (IPython kernels)
+              resume:bool=False, # continue this failed or interrupted run folder (same parameters)
              ) -> Path:
     "Make (or adopt) the run folder: params.yaml, STATUS running, and a kernel hook that marks it failed if a cell raises."
     s = get_settings()
@@ -76,14 +95,18 @@ def begin_run(card:str, profile:str|None=None, variant:str|None=None, seed:int|N
     else:
         out = Path(out).resolve()
         params = _params(card, profile, variant, seed, overrides, out)
-        if out.exists():
+        if resume:
+            if not (out/'params.yaml').exists() or yaml.safe_load((out/'params.yaml').read_text()) != params: raise ValueError(f'{out}: not a run folder of these parameters; nothing to resume')
+            if (st := get_status(out)) not in ('interrupted', 'failed', 'running'): raise ValueError(f'{out} is {st}: only a failed or interrupted run is resumed')
+        elif out.exists():
             mine = not any(out.iterdir()) or (get_status(out) == 'running' and (out/'params.yaml').exists()
                    and yaml.safe_load((out/'params.yaml').read_text()) == params and not any((out/f).exists() for f in PRODUCTS))
             if not mine: raise FileExistsError(f'{out} exists: a run folder is never overwritten; choose another out')
         else: out.mkdir(parents=True)
     out = Path(out).resolve()
     (out/'params.yaml').write_text(yaml.safe_dump(_params(card, profile, variant, seed, overrides, out), sort_keys=False))
-    set_status(out, 'running')
+    set_status(out, 'running', 'resumed' if resume else '')
+    (out/'PROCESS').write_text(f'{socket.gethostname()} {os.getpid()}\n')  # who runs it: `get_status` tells a dead run from a running one
     if mark_failures: _mark_failures_in_kernel(out)
     return out
 
@@ -156,26 +179,61 @@ def notebook_path() -> Path:
     "The parameterised reproduction notebook that ships with the package."
     return Path(str(files('sts_study')/'notebooks'/'reproduce.ipynb'))
 
-def reproduce(card:str, # korean-gte or hebrew-mbert
+@contextmanager
+def forward_signals(out:Path):
+    "While papermill runs the notebook, SIGTERM/SIGINT to this process go to the kernel as SIGTERM (it checkpoints and stops)."
+    got, old = [], {}
+    def handler(signum, frame):
+        got.append(signal.Signals(signum).name)
+        hp = run_process(out)
+        if hp and hp[1] != os.getpid():
+            try: os.kill(hp[1], signal.SIGTERM)
+            except ProcessLookupError: pass
+        if len(got) > 2: raise KeyboardInterrupt(f'{got[-1]} again: stopped waiting for the kernel')
+    if threading.current_thread() is threading.main_thread():
+        for s in (signal.SIGTERM, signal.SIGINT): old[s] = signal.signal(s, handler)
+    try: yield got
+    finally:
+        for s, h in old.items(): signal.signal(s, h)
+
+def _execute(out:Path, params:dict, progress:bool):
+    import papermill as pm
+    try:
+        with forward_signals(out):
+            pm.execute_notebook(str(notebook_path()), str(out/'run.ipynb'), parameters=params, kernel_name='python3', cwd=str(Path.cwd()),
+                                progress_bar=progress, log_output=False)
+    except BaseException as e:  # the kernel marked the folder when a cell raised; this covers a kernel that never started or died
+        if get_status(out) == 'running':
+            set_status(out, 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', f'{type(e).__name__}: {str(e).strip()[-2000:]}')
+        try: e.run_folder = out  # the caller learns which folder failed
+        except AttributeError: pass
+        raise
+    if get_status(out) != 'complete': finish_run(out)  # a notebook without finish_run (an older copy) is checked here
+
+def reproduce(card:str, # korean-gte, hebrew-mbert, or a recipe file PATH.yaml
               profile:str|None=None, # smoke, cpu or full (default: settings)
               variant:str|None=None, seed:int|None=None, overrides:dict|None=None,
               out:Path|str|None=None, # run folder (must not exist); default: a new one under outputs/
               progress:bool=True) -> Path:
     "Reproduce `card` into a run folder by executing the reproduction notebook with papermill."
-    import papermill as pm
-    nb = notebook_path()
     if out is not None and Path(out).exists(): raise FileExistsError(f'{out} exists: a run folder is never overwritten; choose another --out')
     # the recipe and overrides are checked, and the folder made, by the same begin_run the notebook calls (and which adopts it)
     out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False)
-    params = yaml.safe_load((out/'params.yaml').read_text())
-    try:
-        pm.execute_notebook(str(nb), str(out/'run.ipynb'), parameters=params, kernel_name='python3', cwd=str(Path.cwd()),
-                            progress_bar=progress, log_output=False)
-    except BaseException as e:  # the kernel marked the folder when a cell raised; this covers a kernel that never started or died
-        if get_status(out) == 'running':
-            set_status(out, 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', f'{type(e).__name__}: {str(e).strip()[-2000:]}')
-        raise
-    if get_status(out) != 'complete': finish_run(out)  # a notebook without finish_run (an older copy) is checked here
+    _execute(out, yaml.safe_load((out/'params.yaml').read_text()), progress)
+    return out
+
+def resume(out:Path|str, # a failed or interrupted run folder
+           progress:bool=True) -> Path:
+    "Continue a run in its own folder from its last checkpoint, with its own parameters; the earlier executed notebook is kept as run.<n>.ipynb."
+    out = Path(out).resolve()
+    if not (out/'params.yaml').exists(): raise FileNotFoundError(f'{out} is not a run folder (no params.yaml)')
+    st = get_status(out)
+    if st not in ('interrupted', 'failed'): raise ValueError(f'{out} is {st}: only a failed or interrupted run can be resumed')
+    if (out/'run.ipynb').exists():
+        n = next(i for i in range(1, 1000) if not (out/f'run.{i}.ipynb').exists())
+        (out/'run.ipynb').rename(out/f'run.{n}.ipynb')
+    set_status(out, 'running', 'resuming')
+    _execute(out, {**yaml.safe_load((out/'params.yaml').read_text()), 'resume': True}, progress)
     return out
 
 # %% ../nbs/09_reproduce.ipynb #ab0fd5f6

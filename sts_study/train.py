@@ -21,9 +21,9 @@ from .recipe import Recipe, load_recipe, training_args, check_recipe, known_loss
 
 # %% auto #0
 __all__ = ['FIT_DEFAULTS', 'FIT_SCHEDULERS', 'train_texts', 'build_model', 'model_source', 'build_train_data', 'check_labels',
-           'make_loss', 'build_losses', 'CountingTrainer', 'CSVLog', 'StopAfter', 'fit_t_total', 'fit_optimizers',
-           'EvalAtEpochEnd', 'BestOnDev', 'pick_device', 'versions', 'git_commit', 'seed_everything', 'reported',
-           'run_recipe', 'epoch_plan', 'lr_schedule']
+           'make_loss', 'build_losses', 'CountingTrainer', 'CSVLog', 'RunInterrupted', 'Preemption', 'StopAfter',
+           'fit_t_total', 'fit_optimizers', 'EvalAtEpochEnd', 'BestOnDev', 'pick_device', 'versions', 'git_commit',
+           'seed_everything', 'reported', 'run_recipe', 'epoch_plan', 'lr_schedule']
 
 # %% ../nbs/06_train.ipynb #bb323b8d
 def train_texts(data:DatasetDict) -> list:
@@ -147,6 +147,29 @@ class CSVLog(TrainerCallback):
         cols = list(dict.fromkeys(k for r in rows for k in r))
         with open(self.path, 'w', newline='') as f:
             w = csv.DictWriter(f, cols); w.writeheader(); w.writerows(rows)
+
+class RunInterrupted(KeyboardInterrupt):
+    "Training stopped on a signal after saving a checkpoint: the run can be resumed from it."
+
+class Preemption(TrainerCallback):
+    "SIGTERM or SIGINT during training (a scheduler's preemption, Ctrl-C, Jupyter's interrupt): finish the step, save a checkpoint, stop."
+    def __init__(self): self.signal, self._t, self._old = None, 0.0, {}
+    def install(self):
+        "Take SIGTERM and SIGINT for the duration of training (main thread only; elsewhere signals keep their handlers)."
+        import signal, threading
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGTERM, signal.SIGINT): self._old[s] = signal.signal(s, self._handler)
+        return self
+    def restore(self):
+        import signal
+        for s, h in self._old.items(): signal.signal(s, h)
+        self._old = {}
+    def _handler(self, signum, frame):
+        import signal
+        if self.signal and time.time() - self._t > 5: raise KeyboardInterrupt(f'second {signal.Signals(signum).name}: stopped without a checkpoint')
+        if not self.signal: self.signal, self._t = signal.Signals(signum).name, time.time()  # the same signal twice at once (Ctrl-C reaches the whole process group) counts once
+    def on_step_end(self, args, state, control, **kw):
+        if self.signal: control.should_save = control.should_training_stop = True
 
 class StopAfter(TrainerCallback):
     "Stop training after a number of epochs (card K's published model is its epoch-1 checkpoint) or steps (CPU budgets)."
@@ -297,7 +320,12 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
             rows = [x for x in csv.DictReader(open(out/'log.csv')) if int(x['step']) <= step]
             if rows:
                 with open(out/'log.csv', 'w', newline='') as f: w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)
-    trainer.train(resume_from_checkpoint=ckpt)
+    pre = Preemption().install(); trainer.add_callback(pre)
+    try: trainer.train(resume_from_checkpoint=ckpt)
+    finally: pre.restore()
+    if pre.signal:  # the Trainer saved checkpoint-<step> at the end of the step the signal arrived in
+        raise RunInterrupted(f"{pre.signal} at step {trainer.state.global_step} of {trainer.state.max_steps}: checkpoint {out/'checkpoints'/f'checkpoint-{trainer.state.global_step}'} saved; "
+                             f"resume with `sts-study resume {out}` (or run_recipe(..., resume=True))")
     if not keep_checkpoints: shutil.rmtree(out/'checkpoints', ignore_errors=True)
     after = {'dev': evaluate(model, dev, n_resamples=n_resamples, seed=seed), 'test': evaluate(model, test, n_resamples=n_resamples, seed=seed)}
     selection, chosen = dict(rule=r.select, step=trainer.state.global_step), None

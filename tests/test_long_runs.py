@@ -1,0 +1,62 @@
+"Long runs: a signal checkpoints and stops a run honestly, a dead run is not shown as running, `sts-study resume` completes both."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+from conftest import run_cli, needs_mirror, MIRROR
+
+# card H's smoke recipe stretched to 144 steps, so that a signal lands during training
+LONG = ['-p', 'args.num_train_epochs', '24', '-p', 'args.logging_steps', '2', '-p', 'args.eval_steps', '40']
+
+def start(out, cwd):
+    exe = Path(sys.executable).parent/'sts-study'
+    env = {**os.environ, 'STS_STUDY_MIRROR': str(MIRROR)}
+    return subprocess.Popen([str(exe), 'reproduce', 'hebrew-mbert', '--profile', 'smoke', *LONG, '--out', str(out)],
+                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+def wait_for_training(out, rows=3, timeout=240):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if (out/'log.csv').exists() and len((out/'log.csv').read_text().splitlines()) > rows: return
+        time.sleep(0.3)
+    raise AssertionError(f'{out}: training did not start within {timeout} s')
+
+def metrics(out): return json.loads((out/'metrics.json').read_text())
+
+@needs_mirror
+def test_sigterm_checkpoints_and_resume_matches_uninterrupted(tmp_path):
+    ref = tmp_path/'ref'
+    r = run_cli('reproduce', 'hebrew-mbert', '--profile', 'smoke', *LONG, '--out', ref, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = tmp_path/'cut'
+    p = start(out, tmp_path)
+    wait_for_training(out)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 130, err[-2000:]
+    status = (out/'STATUS').read_text()
+    assert status.startswith('interrupted') and 'SIGTERM at step' in status and 'resume with: sts-study resume' in err
+    step = int(status.split('SIGTERM at step ')[1].split()[0])
+    assert 0 < step < 144 and (out/'checkpoints'/f'checkpoint-{step}').exists() and not (out/'metrics.json').exists()
+    r = run_cli('resume', out, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (out/'STATUS').read_text().startswith('complete') and (out/'run.1.ipynb').exists()
+    a, b = metrics(ref), metrics(out)
+    assert b['steps'] == a['steps'] == 144
+    for split in ('dev', 'test'):
+        for k, v in a[split].items(): assert abs(b[split][k] - v) < 1e-6, (split, k, v, b[split][k])
+
+@needs_mirror
+def test_killed_run_shows_interrupted_and_resumes(tmp_path):
+    out = tmp_path/'killed'
+    p = start(out, tmp_path)
+    wait_for_training(out)
+    p.kill(); p.wait()  # kill -9 of the command: its kernel goes with it, STATUS still says running
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        row = next(x for x in json.loads(run_cli('runs', tmp_path, '--json').stdout) if x['folder'] == 'killed')
+        if row['status'] != 'running': break
+        time.sleep(1)
+    assert (out/'STATUS').read_text().startswith('running') and row['status'] == 'interrupted', row
+    r = run_cli('resume', out, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (out/'STATUS').read_text().startswith('complete') and metrics(out)['steps'] == 144
