@@ -5,7 +5,7 @@ utilisation for the stock fp32 sentence-transformers path and faster variants, w
 
 # %% ../nbs/10_bench.ipynb #82065169
 from __future__ import annotations
-import contextlib, json, statistics, tempfile, time
+import contextlib, gc, json, statistics, tempfile, time
 from pathlib import Path
 import torch
 from transformers import AutoTokenizer
@@ -15,7 +15,7 @@ from .models import CPU_MODEL, TINY, resolve_model, random_model
 from .data import load_dataset, nli_to_triplets, nli_to_pairs
 
 # %% auto #0
-__all__ = ['PEAK_BF16_TFLOPS', 'SHAPES', 'bench_texts', 'build_encoder', 'run_variant', 'bench']
+__all__ = ['PEAK_BF16_TFLOPS', 'SHAPES', 'bench_texts', 'build_encoder', 'run_variant', 'bench', 'engine_vs_stock']
 
 # %% ../nbs/10_bench.ipynb #0698ac1b
 PEAK_BF16_TFLOPS = {'H100': 989.0, 'H200': 989.0, 'A100': 312.0}  # dense bf16 tensor-core peaks (SXM)
@@ -95,3 +95,34 @@ def bench(shape:str, batch_size:int, variants:list=('fp32', 'bf16'), steps:int=2
         r['parity_max_rel'] = max(abs(a - b) / max(abs(b), 1e-6) for a, b in zip(r['losses'], ref['losses']))
         r['parity'] = r['parity_max_rel'] <= tol
     return rows
+
+# %% ../nbs/10_bench.ipynb #vs000002
+def engine_vs_stock(card:str='korean-gte', # the recipe
+                    profile:str='cpu', steps:int=40, seed:int=42, device:str|None=None, repeats:int=1) -> dict:
+    "train_runtime (s) of the same `steps` steps of `card`'s recipe with the study's engine and with stock sentence-transformers."
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sts_study.recipe import load_recipe
+    from sts_study.train import run_recipe, build_train_data, build_model, build_losses, pick_device
+    device = pick_device(device)
+    r = load_recipe(card, profile, overrides={'stop_after_steps': steps, 'args': {'eval_steps': 10**6, 'logging_steps': steps}})
+    a = r.args
+    out = dict(card=card, profile=profile, steps=steps, device=device, study=[], stock=[], threads=torch.get_num_threads())
+    def stock(t):
+        data = build_train_data(r, seed)
+        model = build_model(r, device, seed, data)
+        args = SentenceTransformerTrainingArguments(output_dir=t, max_steps=steps, per_device_train_batch_size=a['per_device_train_batch_size'],
+                                                    learning_rate=(r.optimizer or {}).get('lr', a['learning_rate']), batch_sampler=a.get('batch_sampler', 'batch_sampler'),
+                                                    multi_dataset_batch_sampler=a.get('multi_dataset_batch_sampler', 'proportional'), seed=seed, data_seed=seed,
+                                                    report_to='none', save_strategy='no', eval_strategy='no', logging_steps=steps, use_cpu=device == 'cpu')
+        tr = SentenceTransformerTrainer(model=model, args=args, train_dataset=data if len(data) > 1 else data[r.train[0]['name']],
+                                        loss=(l := build_losses(r, model, data)) if len(data) > 1 else l[r.train[0]['name']])
+        out['stock'].append(round(tr.train().metrics['train_runtime'], 2)); out['stock_optim'] = str(args.optim)
+    def study(t):
+        rec = run_recipe(r, Path(t)/'study', seed=seed, device=device, save_model=False, n_resamples=10)
+        out['study'].append(rec['train_runtime']); out['study_optimizer'] = rec['optimizer']
+    for i in range(repeats):  # alternate the order: a second training in one process can run at another speed than the first
+        for f in ((stock, study) if i % 2 == 0 else (study, stock)):
+            with tempfile.TemporaryDirectory() as t: f(t)
+            gc.collect()
+    out['ratio'] = round(min(out['study']) / min(out['stock']), 3)
+    return out

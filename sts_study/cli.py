@@ -5,7 +5,7 @@ package's functions."""
 
 # %% ../nbs/11_cli.ipynb #ae7523e2
 from __future__ import annotations
-import argparse, json, sys
+import argparse, contextlib, json, sys
 from .settings import get_settings, PROFILES
 from .sources import load_registry, get_source, fetch, file_status, ChecksumError, MissingFileError
 from .data import DataError
@@ -13,7 +13,7 @@ from .recipe import RecipeError
 
 # %% auto #0
 __all__ = ['CANONICAL', 'COMMANDS', 'format_table', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats',
-           'eval_source', 'cmd_eval', 'cmd_card_parse', 'cmd_card_diff', 'cmd_reproduce', 'cmd_resume',
+           'eval_source', 'cmd_eval', 'cmd_card_parse', 'cmd_card_diff', 'cmd_reproduce', 'cmd_train', 'cmd_resume',
            'cmd_recipe_from_card', 'cmd_runs', 'cmd_bench', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #3e2e0c64
@@ -185,11 +185,27 @@ def cmd_reproduce(args):
     card = str(Path(args.card).resolve()) if args.card.endswith(('.yaml', '.yml')) else args.card  # the notebook runs elsewhere
     _report(lambda: reproduce(card, args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out))
 
+def cmd_train(args):
+    "Train without papermill; with --nproc N > 1, start N processes under torchrun (DDP), each running this command."
+    import os, shutil, socket, subprocess
+    from pathlib import Path
+    from sts_study.reproduce import train_run, parse_overrides
+    card = str(Path(args.card).resolve()) if args.card.endswith(('.yaml', '.yml')) else args.card
+    if args.nproc > 1 and 'LOCAL_RANK' not in os.environ:
+        if not args.out: raise ValueError('--nproc needs --out (every process writes to the same run folder)')
+        with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+        argv = [a for a in sys.argv[1:]]
+        i = argv.index('--nproc'); del argv[i:i+2]
+        torchrun = shutil.which('torchrun', path=str(Path(sys.executable).parent)) or shutil.which('torchrun')
+        cmd = [torchrun, '--nproc_per_node', str(args.nproc), '--master_port', str(port), shutil.which('sts-study', path=str(Path(sys.executable).parent)) or sys.argv[0], *argv]
+        raise SystemExit(subprocess.call(cmd))
+    _report(lambda: train_run(card, args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out), quiet=int(os.environ.get('RANK', '0')) != 0)
+
 def cmd_resume(args):
     from sts_study.reproduce import resume
     _report(lambda: resume(args.run))
 
-def _report(run):
+def _report(run, quiet:bool=False):
     "Run a reproduction and say how it ended: complete (metrics), interrupted (how to resume; exit 130) or failed (the error; exit 1)."
     from sts_study.reproduce import get_status
     try: out = run()
@@ -200,6 +216,7 @@ def _report(run):
         if st == 'interrupted':
             print(f"interrupted: {out}\n  {detail[-800:]}\n  resume with: sts-study resume {out}", file=sys.stderr); raise SystemExit(130)
         print(f"failed: {out}\n  {detail[-2000:]}", file=sys.stderr); raise SystemExit(1)
+    if quiet: return
     m = json.loads((out/'metrics.json').read_text())
     pub = m['published_dev'].get('spearman_cosine')
     print(f"complete: {out}\n  dev spearman_cosine {m['dev']['spearman_cosine']:.4f} (zero-shot {m['zero_shot_dev']['spearman_cosine']:.4f}"
@@ -213,6 +230,11 @@ def _add_reproduce(p):
     p.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='recipe override, dotted key and YAML value, e.g. -p args.learning_rate 2e-5')
     p.add_argument('--out', help='run folder (must not exist); default outputs/<card>-<profile>-<timestamp>')
     p.set_defaults(func=cmd_reproduce)
+
+def _add_train(p):
+    _add_reproduce(p)
+    p.add_argument('--nproc', type=int, default=1, help='processes (GPUs) under torchrun, DDP (default 1)')
+    p.set_defaults(func=cmd_train)
 
 def _add_resume(p):
     p.add_argument('run', help='a failed or interrupted run folder (sts-study runs lists them)')
@@ -265,7 +287,14 @@ def _add_runs(p):
 
 # %% ../nbs/11_cli.ipynb #f52663f9
 def cmd_bench(args):
-    from sts_study.bench import bench
+    from sts_study.bench import bench, engine_vs_stock
+    if args.vs_stock:
+        with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs: keep stdout for the result
+            r = engine_vs_stock(args.vs_stock, args.profile, args.steps if args.steps != 20 else 40, device=args.device, repeats=args.repeats)
+        if args.json: print(json.dumps(r, indent=1, default=str)); return
+        print(f"{r['card']} ({r['profile']}), {r['steps']} steps on {r['device']} ({r['threads']} threads): train_runtime study {r['study']} s "
+              f"({r['study_optimizer'].get('implementation')} AdamW), stock sentence-transformers {r['stock']} s ({r['stock_optim']}); ratio {r['ratio']}")
+        return
     rows = bench(args.shape, args.batch_size, args.variants.split(','), steps=args.steps, warmup=args.warmup,
                  parity_steps=args.parity_steps, tol=args.tol, tiny=args.tiny, device=args.device)
     if args.json: print(json.dumps(rows, indent=1)); return
@@ -282,6 +311,8 @@ def _add_bench(p):
     p.add_argument('--parity-steps', type=int, default=5); p.add_argument('--tol', type=float, default=0.05, help='max relative loss difference vs the reference')
     p.add_argument('--tiny', action='store_true', help='2 layers, hidden 32 (CPU check of the harness)')
     p.add_argument('--device'); p.add_argument('--json', action='store_true')
+    p.add_argument('--vs-stock', metavar='CARD', help="instead: train_runtime of CARD's first --steps steps (default 40) with the study's engine and with stock sentence-transformers")
+    p.add_argument('--profile', default='cpu', help='profile for --vs-stock (default cpu)'); p.add_argument('--repeats', type=int, default=1, help='repeats for --vs-stock')
     p.set_defaults(func=cmd_bench)
 
 # %% ../nbs/11_cli.ipynb #2bebc8b8
@@ -290,6 +321,7 @@ COMMANDS = {'data': ('list and fetch the datasets', _add_data),
             'card': ('parse and compare model cards', _add_card),
             'recipe': ('turn a model card into a recipe', _add_recipe),
             'reproduce': ('reproduce a card or a recipe file end to end into a run folder (papermill)', _add_reproduce),
+            'train': ('the same run without papermill, in one process or N under torchrun (DDP): sts-study train CARD --out DIR --nproc N', _add_train),
             'resume': ('continue a failed or interrupted run in its own folder from its last checkpoint', _add_resume),
             'runs': ('one line a run folder: card, profile, variant, seed, status, steps, dev and test spearman_cosine, wall time', _add_runs),
             'bench': ('time training steps of the cards\' model shapes (samples/s, MFU, parity)', _add_bench)}

@@ -6,6 +6,7 @@ computes them, plus what a careful study adds: bootstrap intervals, paired compa
 # %% ../nbs/04_metrics.ipynb #a26f3027
 from __future__ import annotations
 import math
+import torch
 from pathlib import Path
 import numpy as np
 from scipy import stats
@@ -14,7 +15,8 @@ from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimil
 
 # %% auto #0
 __all__ = ['SIMILARITIES', 'METRICS', 'pair_similarities', 'check_inputs', 'sts_metrics', 'bootstrap_ci', 'paired_comparison',
-           'by_group', 'embed_pairs', 'evaluate', 'sts_evaluator', 'FixedEmbeddingEvaluator']
+           'by_group', 'embed_pairs', 'evaluate', 'RememberingEvaluator', 'sts_evaluator', 'FixedEmbeddingEvaluator',
+           'weights_sha256', 'pairs_sha256', 'cached_evaluate']
 
 # %% ../nbs/04_metrics.ipynb #29e8fd48
 SIMILARITIES = ['cosine', 'manhattan', 'euclidean', 'dot']
@@ -121,10 +123,12 @@ def embed_pairs(model:SentenceTransformer, s1:list, s2:list, batch_size:int=64, 
     return emb[[idx[s] for s in s1]], emb[[idx[s] for s in s2]]
 
 def evaluate(model:SentenceTransformer, ds, # a dataset with sentence1, sentence2, score (and optionally genre)
-             n_resamples:int=1000, seed:int=42, batch_size:int=64, progress:bool=False, prompt:str|None=None) -> dict:
+             n_resamples:int=1000, seed:int=42, batch_size:int=64, progress:bool=False, prompt:str|None=None,
+             embeddings:tuple|None=None, # (emb1, emb2) of this model on these pairs, already computed (e.g. by the evaluator in training)
+            ) -> dict:
     "Ten metrics, their bootstrap intervals and a per-genre breakdown of `model` on `ds`."
     s1, s2, gold = list(ds['sentence1']), list(ds['sentence2']), np.asarray(ds['score'], dtype=np.float64)
-    e1, e2 = embed_pairs(model, s1, s2, batch_size, progress, prompt)
+    e1, e2 = embeddings if embeddings is not None else embed_pairs(model, s1, s2, batch_size, progress, prompt)
     out = dict(n=len(gold), metrics=sts_metrics(e1, e2, gold), ci=bootstrap_ci(e1, e2, gold, n_resamples, seed),
                n_resamples=n_resamples, seed=seed)
     if 'genre' in ds.column_names: out['by_genre'] = by_group(e1, e2, gold, list(ds['genre']))
@@ -132,9 +136,21 @@ def evaluate(model:SentenceTransformer, ds, # a dataset with sentence1, sentence
     return out
 
 # %% ../nbs/04_metrics.ipynb #af0ea6c8
+class RememberingEvaluator(EmbeddingSimilarityEvaluator):
+    "The library's STS evaluator, keeping the step and embeddings of its last call: the same model's final evaluation is then not computed twice."
+    last = None
+    def __call__(self, model, output_path=None, epoch=-1, steps=-1):
+        self._embs = []
+        out = super().__call__(model, output_path, epoch, steps)
+        self.last = dict(steps=steps, embeddings=tuple(self._embs[-2:])) if len(self._embs) >= 2 else None
+        return out
+    def embed_inputs(self, model, sentences, **kw):
+        e = super().embed_inputs(model, sentences, **kw)
+        self._embs.append(np.asarray(e, dtype=np.float32)); return e
+
 def sts_evaluator(ds, name:str='sts-dev', batch_size:int=16) -> EmbeddingSimilarityEvaluator:
-    "sentence-transformers' EmbeddingSimilarityEvaluator on `ds` with the cards' four similarity functions."
-    return EmbeddingSimilarityEvaluator(list(ds['sentence1']), list(ds['sentence2']), list(ds['score']), batch_size=batch_size,
+    "sentence-transformers' EmbeddingSimilarityEvaluator on `ds` with the cards' four similarity functions (remembering its last embeddings)."
+    return RememberingEvaluator(list(ds['sentence1']), list(ds['sentence2']), list(ds['score']), batch_size=batch_size,
                                         similarity_fn_names=SIMILARITIES, name=name, write_csv=False)
 
 # %% ../nbs/04_metrics.ipynb #1977a112
@@ -145,3 +161,32 @@ class FixedEmbeddingEvaluator(EmbeddingSimilarityEvaluator):
         super().__init__([f'a{i}' for i in range(n)], [f'b{i}' for i in range(n)], list(gold), similarity_fn_names=SIMILARITIES, write_csv=False, **kw)
         self._emb = {**{f'a{i}': e for i, e in enumerate(emb1)}, **{f'b{i}': e for i, e in enumerate(emb2)}}
     def embed_inputs(self, model, sentences, **kw): return np.stack([self._emb[s] for s in sentences])
+
+# %% ../nbs/04_metrics.ipynb #dp000002
+import hashlib, json
+def weights_sha256(model) -> str:
+    "sha256 over a model's parameters and buffers (names, dtypes, shapes, bytes)."
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items():
+        t = v.detach().cpu().contiguous()
+        h.update(f'{k}|{t.dtype}|{tuple(t.shape)}'.encode()); h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b'')
+    return h.hexdigest()
+
+def pairs_sha256(ds) -> str:
+    "sha256 of an STS dataset's pairs, scores and genres."
+    cols = [c for c in ('sentence1', 'sentence2', 'score', 'genre') if c in ds.column_names]
+    return hashlib.sha256(json.dumps([list(ds[c]) for c in cols], ensure_ascii=False).encode()).hexdigest()
+
+def cached_evaluate(model, ds, cache:Path|str|None, # folder of cached evaluations (None: no cache)
+                    n_resamples:int=1000, seed:int=42, **kw) -> dict:
+    "`evaluate`, read from / written to `cache` under the weights', the pairs' and the settings' checksum."
+    if cache is None: return evaluate(model, ds, n_resamples=n_resamples, seed=seed, **kw)
+    import sts_study
+    key = hashlib.sha256(f"{weights_sha256(model)}|{pairs_sha256(ds)}|{n_resamples}|{seed}|{kw.get('prompt')}|{sts_study.__version__}".encode()).hexdigest()
+    f = Path(cache)/f'{key}.json'
+    if f.exists():
+        out = json.loads(f.read_text()); out['cached'] = str(f); return out
+    out = evaluate(model, ds, n_resamples=n_resamples, seed=seed, **kw)
+    f.parent.mkdir(parents=True, exist_ok=True)
+    tmp = f.with_suffix('.tmp'); tmp.write_text(json.dumps(out)); tmp.replace(f)
+    return out

@@ -6,6 +6,7 @@
 # %% ../nbs/09_reproduce.ipynb #bed0b243
 from __future__ import annotations
 import json, os, signal, socket, threading, time, traceback
+import contextlib
 from contextlib import contextmanager
 from importlib.resources import files
 from datetime import datetime, timezone
@@ -15,13 +16,13 @@ from .settings import get_settings
 from .recipe import load_recipe, check_recipe, CARDS, Recipe
 from .card import Card, read_card, card_from_run, render_card, reproduction_section, published_metrics, card_diff, md_table
 from .metrics import METRICS
-from .train import epoch_plan, reported
+from .train import epoch_plan, reported, run_recipe
 from . import plots
 
 # %% auto #0
 __all__ = ['PRODUCTS', 'new_run_dir', 'set_status', 'run_process', 'get_status', 'parse_overrides', 'begin_run', 'finish_run',
-           'published_card', 'write_outputs', 'notebook_path', 'forward_signals', 'reproduce', 'resume', 'load_run',
-           'collect_runs', 'list_runs']
+           'published_card', 'write_outputs', 'notebook_path', 'forward_signals', 'progress_line', 'show_progress',
+           'reproduce', 'train_run', 'resume', 'load_run', 'collect_runs', 'list_runs']
 
 # %% ../nbs/09_reproduce.ipynb #66a9419a
 def new_run_dir(card:str, profile:str, variant:str|None=None, outputs:Path|None=None) -> Path:
@@ -196,12 +197,40 @@ def forward_signals(out:Path):
     finally:
         for s, h in old.items(): signal.signal(s, h)
 
+def progress_line(p:dict) -> str:
+    "One line of a run's PROGRESS: the phase, and for training step of total, percent, loss and time left."
+    if p.get('phase') != 'training' or not p.get('total'): return p.get('phase', '')
+    eta = p.get('eta_s')
+    left = '' if eta is None else f", {eta // 3600}h{eta % 3600 // 60:02d}m left" if eta >= 3600 else f", {eta // 60}m{eta % 60:02d}s left"
+    loss = '' if p.get('loss') is None else f", loss {p['loss']:.4f}"
+    return f"training: step {p['step']:,}/{p['total']:,} ({100 * p['step'] / p['total']:.0f}%), epoch {p.get('epoch', 0):g}{loss}{left}"
+
+@contextmanager
+def show_progress(out:Path, stream=None, every:float=1.0, quiet_every:float=30.0):
+    "While the notebook runs, print the run's PROGRESS to `stream` (stderr): rewritten in place on a terminal, a line every `quiet_every` s elsewhere."
+    import sys
+    stream = stream or sys.stderr
+    tty, stop, shown = stream.isatty(), threading.Event(), {'line': None, 't': 0.0, 'phase': None}
+    def loop():
+        while not stop.wait(every):
+            try: p = json.loads((Path(out)/'PROGRESS').read_text())
+            except (OSError, ValueError): continue
+            line = progress_line(p)
+            if line == shown['line'] or (not tty and p.get('phase') == shown['phase'] and time.time() - shown['t'] < quiet_every): continue
+            stream.write(('\r\033[K' + line) if tty else line + '\n'); stream.flush()
+            shown.update(line=line, t=time.time(), phase=p.get('phase'))
+    th = threading.Thread(target=loop, daemon=True); th.start()
+    try: yield
+    finally:
+        stop.set(); th.join()
+        if tty and shown['line']: stream.write('\n')
+
 def _execute(out:Path, params:dict, progress:bool):
     import papermill as pm
     try:
-        with forward_signals(out):
+        with forward_signals(out), (show_progress(out) if progress else contextlib.nullcontext()):
             pm.execute_notebook(str(notebook_path()), str(out/'run.ipynb'), parameters=params, kernel_name='python3', cwd=str(Path.cwd()),
-                                progress_bar=progress, log_output=False)
+                                progress_bar=False, log_output=False)
     except BaseException as e:  # the kernel marked the folder when a cell raised; this covers a kernel that never started or died
         if get_status(out) == 'running':
             set_status(out, 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', f'{type(e).__name__}: {str(e).strip()[-2000:]}')
@@ -220,6 +249,29 @@ def reproduce(card:str, # korean-gte, hebrew-mbert, or a recipe file PATH.yaml
     # the recipe and overrides are checked, and the folder made, by the same begin_run the notebook calls (and which adopts it)
     out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False)
     _execute(out, yaml.safe_load((out/'params.yaml').read_text()), progress)
+    return out
+
+def train_run(card:str, # card id or recipe file
+              profile:str|None=None, variant:str|None=None, seed:int|None=None, overrides:dict|None=None,
+              out:Path|str|None=None, # the run folder (new, or this run's to resume)
+              resume:bool=False) -> Path:
+    "The reproduction without papermill (and under torchrun, one call a process): the same run folder; only rank 0 writes it."
+    rank = int(os.environ.get('RANK', '0'))
+    if rank == 0: out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False, resume=resume)
+    elif out is None: raise ValueError('under torchrun give --out: every process must write to the same run folder')
+    out = Path(out).resolve()
+    params = yaml.safe_load((out/'params.yaml').read_text()) if rank == 0 else None
+    try:
+        r = load_recipe(card, profile or get_settings().profile, variant, overrides)
+        s = get_settings().seed if seed is None else seed
+        run = run_recipe(r, out, seed=s, resume=resume, save_model=r.profile != 'smoke', n_resamples=1000 if r.profile != 'smoke' else 200)
+        if rank == 0: write_outputs(run, out); finish_run(out)
+    except BaseException as e:
+        if rank == 0 and get_status(out) == 'running':
+            set_status(out, 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', f'{type(e).__name__}: {str(e).strip()[-2000:]}')
+        try: e.run_folder = out
+        except AttributeError: pass
+        raise
     return out
 
 def resume(out:Path|str, # a failed or interrupted run folder

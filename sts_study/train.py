@@ -16,14 +16,15 @@ from sentence_transformers.sentence_transformer import losses, modules
 from .settings import get_settings
 from .data import load_data, nli_to_triplets, nli_to_pairs, dataset_stats, describe_source
 from .models import load_model, resolve_model, random_model, train_tokenizer, TINY
-from .metrics import sts_evaluator, evaluate
+from .metrics import sts_evaluator, evaluate, cached_evaluate
 from .recipe import Recipe, load_recipe, training_args, check_recipe, known_losses, LOSS_PARAMS_RENAMED, WRAPPERS
 
 # %% auto #0
 __all__ = ['FIT_DEFAULTS', 'FIT_SCHEDULERS', 'train_texts', 'build_model', 'model_source', 'build_train_data', 'check_labels',
-           'make_loss', 'build_losses', 'CountingTrainer', 'CSVLog', 'RunInterrupted', 'Preemption', 'StopAfter',
-           'fit_t_total', 'fit_optimizers', 'EvalAtEpochEnd', 'BestOnDev', 'pick_device', 'versions', 'git_commit',
-           'seed_everything', 'reported', 'run_recipe', 'epoch_plan', 'lr_schedule']
+           'make_loss', 'build_losses', 'CountingTrainer', 'CSVLog', 'write_progress', 'Progress', 'RunInterrupted',
+           'Preemption', 'StopAfter', 'use_fused', 'fit_t_total', 'fit_optimizers', 'EvalAtEpochEnd', 'BestOnDev',
+           'pick_device', 'versions', 'git_commit', 'seed_everything', 'reported', 'run_recipe', 'epoch_plan',
+           'lr_schedule']
 
 # %% ../nbs/06_train.ipynb #bb323b8d
 def train_texts(data:DatasetDict) -> list:
@@ -148,6 +149,27 @@ class CSVLog(TrainerCallback):
         with open(self.path, 'w', newline='') as f:
             w = csv.DictWriter(f, cols); w.writeheader(); w.writerows(rows)
 
+def write_progress(out:Path|str, # the run folder
+                   phase:str, # what the run is doing: zero-shot evaluation, training, evaluation, ...
+                   **kw) -> None:
+    "Record what the run is doing in out/PROGRESS (one JSON object), for a terminal or a scheduler to read; rank 0 only."
+    if int(os.environ.get('RANK', '0')) != 0: return
+    p = Path(out)/'PROGRESS'
+    tmp = p.with_suffix('.tmp'); tmp.write_text(json.dumps(dict(phase=phase, time=round(time.time(), 1), **kw))); tmp.replace(p)
+
+class Progress(TrainerCallback):
+    "Training progress into out/PROGRESS at most once a second: step of total, epoch, last loss, estimated time left."
+    def __init__(self, out, stop_after_steps=None): self.out, self.stop, self.t0, self.s0, self.loss, self.last = Path(out), stop_after_steps, None, 0, None, 0.0
+    def on_train_begin(self, args, state, control, **kw): self.t0, self.s0 = time.time(), state.global_step
+    def on_log(self, args, state, control, logs=None, **kw):
+        if logs and 'loss' in logs: self.loss = float(logs['loss'])
+    def on_step_end(self, args, state, control, **kw):
+        total = min(x for x in (state.max_steps, self.stop) if x)
+        if time.time() - self.last < 1 and state.global_step < total: return
+        self.last, done = time.time(), state.global_step - self.s0
+        eta = (time.time() - self.t0) / done * (total - state.global_step) if done else None
+        write_progress(self.out, 'training', step=state.global_step, total=total, epoch=round(state.epoch or 0, 3), loss=self.loss, eta_s=round(eta) if eta is not None else None)
+
 class RunInterrupted(KeyboardInterrupt):
     "Training stopped on a signal after saving a checkpoint: the run can be resumed from it."
 
@@ -188,6 +210,11 @@ FIT_SCHEDULERS = {'constantlr': lambda o, w, t: transformers.get_constant_schedu
                   'warmupcosine': lambda o, w, t: transformers.get_cosine_schedule_with_warmup(o, num_warmup_steps=w, num_training_steps=t),
                   'warmupcosinewithhardrestarts': lambda o, w, t: transformers.get_cosine_with_hard_restarts_schedule_with_warmup(o, num_warmup_steps=w, num_training_steps=t)}
 
+def use_fused(opt:dict, # the recipe's `optimizer` (its `fused`, default true)
+              device:str) -> bool:
+    "Whether AdamW runs torch's fused implementation: asked for (the default) and available on `device` (CPU, CUDA)."
+    return bool((opt or {}).get('fused', True)) and device in ('cpu', 'cuda')
+
 def fit_t_total(sizes:dict, # dataset → rows
                 batch_size:int, # the last DataLoader's batch size (fit() used it for every dataset)
                 epochs:int) -> int:
@@ -203,15 +230,16 @@ def fit_optimizers(model, # the SentenceTransformer (its named_parameters; a los
     params = list(model.named_parameters())
     groups = [{'params': [p for n, p in params if not any(nd in n for nd in no_decay)], 'weight_decay': o['weight_decay']},
               {'params': [p for n, p in params if any(nd in n for nd in no_decay)], 'weight_decay': 0.0}]
-    optimizer = torch.optim.AdamW(groups, lr=o['lr'])
+    optimizer = torch.optim.AdamW(groups, lr=o['lr'], **({'fused': True} if use_fused(opt, params[0][1].device.type if params else 'cpu') else {}))
     t_total = fit_t_total(sizes, batch_size, epochs)
     sched = o['scheduler'].lower()
     if sched not in FIT_SCHEDULERS: raise ValueError(f"optimizer.scheduler: unknown {o['scheduler']!r}; fit() knew {', '.join(FIT_SCHEDULERS)}")
     return optimizer, FIT_SCHEDULERS[sched](optimizer, o['warmup_steps'], t_total), t_total
 
 class EvalAtEpochEnd(TrainerCallback):
-    "Evaluate at every epoch end as well as every `eval_steps`, as fit()'s `EvaluatorCallback` did."
-    def on_epoch_end(self, args, state, control, **kw): control.should_evaluate = True
+    "Evaluate at every epoch end as well as every `eval_steps`, as fit()'s `EvaluatorCallback` did (not when a step budget stops the run mid-epoch)."
+    def on_epoch_end(self, args, state, control, **kw):
+        if abs((state.epoch or 0) - round(state.epoch or 0)) < 1e-6: control.should_evaluate = True
 
 class BestOnDev(TrainerCallback):
     "Save the model whenever the dev metric improves, as fit()'s `SaveModelCallback` did with an output path."
@@ -292,10 +320,14 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     loss = build_losses(r, model, data)
     dev, test = _eval_sets(r)
     evaluator = sts_evaluator(dev, name=r.eval.get('name', 'sts-dev'))
-    before = {'dev': evaluate(model, dev, n_resamples=n_resamples, seed=seed), 'test': evaluate(model, test, n_resamples=n_resamples, seed=seed)}
+    write_progress(out, 'zero-shot evaluation (dev, test)')
+    zcache = get_settings().cache/'evaluations'  # a zero-shot baseline is the same for the same weights and pairs: computed once
+    before = {k: cached_evaluate(model, d, zcache, n_resamples=n_resamples, seed=seed) for k, d in (('dev', dev), ('test', test))}
     use_bf16 = (device.startswith('cuda') and torch.cuda.is_bf16_supported()) if bf16 is None else bf16
     ta = training_args(r)
     if 'eval_strategy' not in r.args: ta['eval_strategy'] = 'steps'  # a recipe that does not say evaluates every eval_steps, as the cards did
+    if ta.get('optim', 'adamw_torch_fused') in ('adamw_torch', 'adamw_torch_fused'):  # the card's AdamW, fused where torch has it
+        ta['optim'] = 'adamw_torch_fused' if use_fused(r.optimizer, device.split(':')[0]) else 'adamw_torch'
     args = SentenceTransformerTrainingArguments(output_dir=str(out/'checkpoints'), seed=seed, data_seed=seed, report_to='none',
                                                 bf16=use_bf16, use_cpu=device == 'cpu', save_strategy='steps', save_steps=ta['eval_steps'],
                                                 save_total_limit=2, **{k: v for k, v in ta.items() if k not in ('bf16', 'use_cpu', 'seed')})
@@ -304,12 +336,15 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     if opt.get('builder') == 'fit':  # fit()'s own AdamW and schedule, handed to the Trainer as fit() did
         o, s, t_total = fit_optimizers(model, opt, sizes, r.args['per_device_train_batch_size'], r.args['num_train_epochs'])
         optimizers, fit_info = (o, s), dict(t_total=t_total, lr=o.defaults['lr'], weight_decay=o.param_groups[0]['weight_decay'])
+        impl = 'fused' if o.defaults.get('fused') else 'foreach'
+    else: impl = {'adamw_torch_fused': 'fused', 'adamw_torch': 'foreach'}.get(args.optim, str(args.optim))
     best = BestOnDev(out/'best') if r.select == 'best_on_dev' else None
     trainer = CountingTrainer(model=model, args=args, train_dataset=data if len(data) > 1 else data[r.train[0]['name']],
                               loss=loss if len(loss) > 1 else loss[r.train[0]['name']], evaluator=evaluator, optimizers=optimizers,
                               callbacks=[CSVLog(out/'log.csv'), StopAfter(r.stop_after_epochs, r.stop_after_steps, fail_at_step),
                                          *([EvalAtEpochEnd()] if fit_info else []), *([best] if best else [])])
     trainer.single_name = r.train[0]['name']
+    trainer.add_callback(Progress(out, r.stop_after_steps))
     if not resume and (out/'log.csv').exists(): (out/'log.csv').unlink()
     ckpt = None
     if resume:
@@ -321,36 +356,40 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
             if rows:
                 with open(out/'log.csv', 'w', newline='') as f: w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)
     pre = Preemption().install(); trainer.add_callback(pre)
-    try: trainer.train(resume_from_checkpoint=ckpt)
+    try: train_out = trainer.train(resume_from_checkpoint=ckpt)
     finally: pre.restore()
     if pre.signal:  # the Trainer saved checkpoint-<step> at the end of the step the signal arrived in
         raise RunInterrupted(f"{pre.signal} at step {trainer.state.global_step} of {trainer.state.max_steps}: checkpoint {out/'checkpoints'/f'checkpoint-{trainer.state.global_step}'} saved; "
                              f"resume with `sts-study resume {out}` (or run_recipe(..., resume=True))")
     if not keep_checkpoints: shutil.rmtree(out/'checkpoints', ignore_errors=True)
-    after = {'dev': evaluate(model, dev, n_resamples=n_resamples, seed=seed), 'test': evaluate(model, test, n_resamples=n_resamples, seed=seed)}
+    write_progress(out, 'evaluation after training (dev, test)', step=trainer.state.global_step)
+    last = evaluator.last if evaluator.last and evaluator.last['steps'] == trainer.state.global_step and not use_bf16 else None  # training ended on a dev evaluation of this very model
+    after = {'dev': evaluate(model, dev, n_resamples=n_resamples, seed=seed, embeddings=last and last['embeddings']), 'test': evaluate(model, test, n_resamples=n_resamples, seed=seed)}
     selection, chosen = dict(rule=r.select, step=trainer.state.global_step), None
     if best is not None and best.step is not None:  # fit() kept the best-on-dev model: evaluate it beside the last
         bm = SentenceTransformer(str(out/'best'), device=device)
         chosen = {'dev': evaluate(bm, dev, n_resamples=n_resamples, seed=seed), 'test': evaluate(bm, test, n_resamples=n_resamples, seed=seed)}
         selection.update(step=best.step, metric=best.metric, value=best.best)
-    if save_model: (bm if chosen else model).save(str(out/'model'))
+    rank0 = int(os.environ.get('RANK', '0')) == 0  # under DDP only the first process writes the run's files
+    if save_model and rank0: (bm if chosen else model).save(str(out/'model'))
     shutil.rmtree(out/'best', ignore_errors=True)
     train_stats = {k: dataset_stats(v, model.tokenizer) for k, v in data.items()}
+    reused = dict(zero_shot_cached=[k for k, v in before.items() if v.pop('cached', None)], final_dev_from_training_eval=last is not None)
     rec = dict(card=r.card, profile=r.profile, variant=r.variant, seed=seed, device=device, bf16=use_bf16,
                base_model=r.model['base'], model_source=(src := model_source(r)), stand_in=src['stand_in'],
                published_base=r.model.get('published_base') or r.model['base'], notes=list(r.notes),
                steps=trainer.state.global_step, epochs=round(trainer.state.epoch or 0, 4), max_steps=trainer.state.max_steps,
-               wall_seconds=round(time.time() - t0, 1), train_sizes=sizes, consumed=trainer.consumed, resumed_from=ckpt,
+               wall_seconds=round(time.time() - t0, 1), train_runtime=round(train_out.metrics.get('train_runtime', 0.0), 2), train_sizes=sizes, consumed=trainer.consumed, resumed_from=ckpt,
                consumed_by_epoch=trainer.consumed_by_epoch,
                sampler=r.args.get('multi_dataset_batch_sampler') or 'proportional', batch_size=r.args.get('per_device_train_batch_size') or 8,
                warnings=notes, git_commit=git_commit(), versions=versions(), train_stats=train_stats,
                architecture=str(model), output_dim=model.get_embedding_dimension(), max_seq_length=model.max_seq_length,
-               recipe=dataclasses.asdict(r), optimizer=dict(builder=opt.get('builder', 'trainer'), **(fit_info or {})), selection=selection,
+               recipe=dataclasses.asdict(r), optimizer=dict(builder=opt.get('builder', 'trainer'), implementation=impl, **(fit_info or {})), selection=selection, reused=reused,
                best=_summary(chosen) if chosen else None, before=_summary(before), after=_summary(after),
                cosine={'dev': after['dev']['cosine'], 'test': after['test']['cosine'], 'dev_before': before['dev']['cosine'],
                        **({'dev_best': chosen['dev']['cosine'], 'test_best': chosen['test']['cosine']} if chosen else {})},
                gold={'dev': list(dev['score']), 'test': list(test['score'])})
-    (out/'run.json').write_text(json.dumps(rec, indent=1, default=str))
+    if rank0: (out/'run.json').write_text(json.dumps(rec, indent=1, default=str))
     return rec
 
 # %% ../nbs/06_train.ipynb #ccf9e127
