@@ -105,7 +105,7 @@ def _eval_sections(c:Card, train:list) -> tuple:
     sts = [e for e in c.evaluations if e.get('evaluator') == 'EmbeddingSimilarityEvaluator' or e['task'] == 'Semantic Similarity']
     others = [e for e in c.evaluations if e not in sts]
     notes = [f"the card also reports {e.get('evaluator') or e['task']} on {e['dataset']} ({e['bold'] or next(iter(e['metrics']), '')} "
-             f"{e['metrics'].get(e['bold']) if e['bold'] else ''}); the study evaluates STS pairs only" for e in others]
+             f"{e['metrics'].get(e['bold']) if e['bold'] else ''})" for e in others]
     reg = load_registry()
     src = next((t['data'] for t in train if t.get('convert') == 'sts' and isinstance(t.get('data'), str) and t['data'] in reg), None)
     splits = reg[src].splits if src else []
@@ -115,7 +115,13 @@ def _eval_sections(c:Card, train:list) -> tuple:
     names = [e['dataset'] for e in sts]
     ev = bind(names[0] if names else 'sts-dev', 'dev') if names or src else None
     te = bind(names[1] if len(names) > 1 else 'sts-test', 'test') if ev else None
-    return ev, te, notes
+    from sts_study.metrics import EVALUATORS
+    extra = [dict(evaluator=e['evaluator'], name=e['dataset'] or e['evaluator'], data=None) for e in others if e.get('evaluator') in EVALUATORS]
+    extra = [x for i, x in enumerate(extra) if (x['evaluator'], x['name']) not in {(y['evaluator'], y['name']) for y in extra[:i]}]
+    names = [x['name'] for x in extra]
+    for x in extra:  # one dataset evaluated two ways (triplet and retrieval): a name each
+        if names.count(x['name']) > 1: x['name'] = f"{x['name']}-{x['evaluator'].removesuffix('Evaluator').lower()}"
+    return ev, te, notes, extra
 
 # %% ../nbs/12_from_card.ipynb #fc000015
 def recipe_from_card(card:Card|Path|str, # a parsed card or a card file
@@ -133,7 +139,8 @@ def recipe_from_card(card:Card|Path|str, # a parsed card or a card file
     names = [t['name'] for t in train]
     for t in train:
         if names.count(t['name']) > 1: t['name'] = f"{t['name']}-{names.index(t['name'])}" if False else f"{t['name']}-{train.index(t)}"
-    ev, te, notes = _eval_sections(c, train)
+    ev, te, notes, extra = _eval_sections(c, train)
+    for x in extra: unresolved.append((f"evaluators[{x['name']}].data", f"the card's {x['evaluator']} data ({x['name']}) is not in the card: name it to run this evaluator"))
     for sec, e in (('eval', ev), ('test', te)):
         if e is None: unresolved.append((sec, 'the card has no STS evaluation; name STS pairs with scores to evaluate on'))
         elif e.get('data') is None: unresolved.append((f'{sec}.data', f"the card's {e['name']} pairs are in no data the study can reach"))
@@ -150,7 +157,7 @@ def recipe_from_card(card:Card|Path|str, # a parsed card or a card file
     lang = c.front_matter.get('language')
     rec = dict(card=_slug(path.stem if path else c.title), title=c.title, published=str(path.resolve()) if path else None,
                language=(', '.join(lang) if isinstance(lang, list) else lang) or None, model=model, train=train, eval=ev, test=te, args=args,
-               select=select, notes=[f"converted from {path.name if path else 'a card'} (sentence-transformers {prov['st_version']}, written by {prov['writer']})"] + notes)
+               select=select, evaluators=extra, notes=[f"converted from {path.name if path else 'a card'} (sentence-transformers {prov['st_version']}, written by {prov['writer']})"] + notes)
     if prov['writer'] == 'fit':
         rec['optimizer'] = dict(builder='fit', st_version='3.0.1', lr=2.0e-05, weight_decay=0.01, scheduler='WarmupLinear', warmup_steps=10000)
     return rec, unresolved

@@ -14,9 +14,9 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
 
 # %% auto #0
-__all__ = ['SIMILARITIES', 'METRICS', 'pair_similarities', 'check_inputs', 'sts_metrics', 'bootstrap_ci', 'paired_comparison',
-           'by_group', 'embed_pairs', 'evaluate', 'RememberingEvaluator', 'sts_evaluator', 'FixedEmbeddingEvaluator',
-           'weights_sha256', 'pairs_sha256', 'cached_evaluate']
+__all__ = ['SIMILARITIES', 'METRICS', 'EVALUATORS', 'pair_similarities', 'check_inputs', 'sts_metrics', 'bootstrap_ci',
+           'paired_comparison', 'by_group', 'embed_pairs', 'evaluate', 'RememberingEvaluator', 'sts_evaluator',
+           'FixedEmbeddingEvaluator', 'weights_sha256', 'pairs_sha256', 'cached_evaluate', 'build_evaluator']
 
 # %% ../nbs/04_metrics.ipynb #29e8fd48
 SIMILARITIES = ['cosine', 'manhattan', 'euclidean', 'dot']
@@ -190,3 +190,25 @@ def cached_evaluate(model, ds, cache:Path|str|None, # folder of cached evaluatio
     f.parent.mkdir(parents=True, exist_ok=True)
     tmp = f.with_suffix('.tmp'); tmp.write_text(json.dumps(out)); tmp.replace(f)
     return out
+
+# %% ../nbs/04_metrics.ipynb #ev000002
+EVALUATORS = {'TripletEvaluator': ('anchor', 'positive', 'negative'), 'BinaryClassificationEvaluator': ('sentence1', 'sentence2', 'label'),
+              'InformationRetrievalEvaluator': ('anchor', 'positive'), 'EmbeddingSimilarityEvaluator': ('sentence1', 'sentence2', 'score')}
+
+def build_evaluator(kind:str, # a key of EVALUATORS
+                    ds, # a dataset with the kind's columns (see EVALUATORS)
+                    name:str='eval'):
+    "sentence-transformers' evaluator of `kind` on `ds`."
+    from sentence_transformers.sentence_transformer import evaluation as E
+    if kind not in EVALUATORS: raise ValueError(f"unknown evaluator {kind!r}; the study builds {', '.join(EVALUATORS)}")
+    cols = EVALUATORS[kind]
+    if miss := [c for c in cols if c not in ds.column_names]: raise ValueError(f'{kind} {name!r} needs columns {list(cols)}; the data has {ds.column_names} (map them with columns)')
+    v = {c: list(ds[c]) for c in cols}
+    if kind == 'TripletEvaluator': return E.TripletEvaluator(v['anchor'], v['positive'], v['negative'], name=name, write_csv=False)
+    if kind == 'BinaryClassificationEvaluator': return E.BinaryClassificationEvaluator(v['sentence1'], v['sentence2'], [int(x) for x in v['label']], name=name, write_csv=False)
+    if kind == 'InformationRetrievalEvaluator':
+        docs = {f'd{i}': t for i, t in enumerate(dict.fromkeys(v['positive']))}
+        ids = {t: k for k, t in docs.items()}
+        queries = {f'q{i}': a for i, a in enumerate(v['anchor'])}
+        return E.InformationRetrievalEvaluator(queries, docs, {f'q{i}': {ids[p]} for i, p in enumerate(v['positive'])}, name=name, write_csv=False)
+    return sts_evaluator(ds, name)

@@ -48,6 +48,7 @@ class Recipe:
     variants: tuple = ()
     notes: list = field(default_factory=list)  # what the profile swaps (data in place of the card's), recorded by runs
     source: str|None = None  # the recipe file
+    evaluators: list = field(default_factory=list)  # other evaluators: [{evaluator: TripletEvaluator|..., data, split, name, limit}], run before and after training
 
 def _merge(base:dict, over:dict) -> dict:
     out = copy.deepcopy(base)
@@ -237,6 +238,11 @@ def recipe_problems(r:Recipe) -> list:
         if t.get('convert', 'none') not in CONVERTERS: out.append(f"{key}.convert: {t.get('convert')!r} is not one of {', '.join(CONVERTERS)}")
         if (p := data_problem(key, t.get('data'), t.get('split'))): out.append(p)
         if (p := _type_problem(f'{key}.limit', t.get('limit'), 0)): out.append(p)
+    from sts_study.metrics import EVALUATORS
+    for i, e in enumerate(r.evaluators or []):
+        key = f"evaluators[{e.get('name', i)}]"
+        if e.get('evaluator') not in EVALUATORS: out.append(f"{key}.evaluator: {e.get('evaluator')!r} is not one the study builds ({', '.join(EVALUATORS)}){_near(str(e.get('evaluator')), EVALUATORS)}")
+        if (p := data_problem(key, e.get('data'), e.get('split'))): out.append(p)
     for sec in ('eval', 'test'):
         e = getattr(r, sec)
         if not isinstance(e, dict): out.append(f"{sec}: no STS {'evaluation' if sec == 'eval' else 'test'} data; name pairs with scores, e.g. {{data: korsts, split: {'dev' if sec == 'eval' else 'test'}}}"); continue

@@ -16,7 +16,7 @@ from sentence_transformers.sentence_transformer import losses, modules
 from .settings import get_settings
 from .data import load_data, nli_to_triplets, nli_to_pairs, dataset_stats, describe_source
 from .models import load_model, resolve_model, random_model, train_tokenizer, TINY
-from .metrics import sts_evaluator, evaluate, cached_evaluate
+from .metrics import sts_evaluator, evaluate, cached_evaluate, build_evaluator
 from .recipe import Recipe, load_recipe, training_args, check_recipe, known_losses, LOSS_PARAMS_RENAMED, WRAPPERS
 
 # %% auto #0
@@ -320,15 +320,20 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     loss = build_losses(r, model, data)
     dev, test = _eval_sets(r)
     evaluator = sts_evaluator(dev, name=r.eval.get('name', 'sts-dev'))
+    extra = {e.get('name') or e['evaluator']: build_evaluator(e['evaluator'], _limit(load_data(e['data'], e.get('split')), e.get('limit')), e.get('name') or e['evaluator'])
+             for e in r.evaluators or []}  # the other evaluators the recipe names (a card's triplet, retrieval, ...), before and after training
+    extra_before = {k: {m: float(v) for m, v in ev(model).items()} for k, ev in extra.items()}
     write_progress(out, 'zero-shot evaluation (dev, test)')
     zcache = get_settings().cache/'evaluations'  # a zero-shot baseline is the same for the same weights and pairs: computed once
     before = {k: cached_evaluate(model, d, zcache, n_resamples=n_resamples, seed=seed) for k, d in (('dev', dev), ('test', test))}
     use_bf16 = (device.startswith('cuda') and torch.cuda.is_bf16_supported()) if bf16 is None else bf16
     ta = training_args(r)
     if 'eval_strategy' not in r.args: ta['eval_strategy'] = 'steps'  # a recipe that does not say evaluates every eval_steps, as the cards did
+    report_to = ta.pop('report_to', None) or 'none'  # e.g. -p args.report_to tensorboard (the `tensorboard` extra): logs in out/tensorboard
+    if 'tensorboard' in ([report_to] if isinstance(report_to, str) else report_to): os.environ['TENSORBOARD_LOGGING_DIR'] = str(out/'tensorboard')
     if ta.get('optim', 'adamw_torch_fused') in ('adamw_torch', 'adamw_torch_fused'):  # the card's AdamW, fused where torch has it
         ta['optim'] = 'adamw_torch_fused' if use_fused(r.optimizer, device.split(':')[0]) else 'adamw_torch'
-    args = SentenceTransformerTrainingArguments(output_dir=str(out/'checkpoints'), seed=seed, data_seed=seed, report_to='none',
+    args = SentenceTransformerTrainingArguments(output_dir=str(out/'checkpoints'), seed=seed, data_seed=seed, report_to=report_to,
                                                 bf16=use_bf16, use_cpu=device == 'cpu', save_strategy='steps', save_steps=ta['eval_steps'],
                                                 save_total_limit=2, **{k: v for k, v in ta.items() if k not in ('bf16', 'use_cpu', 'seed')})
     sizes = {k: len(v) for k, v in data.items()}
@@ -374,6 +379,7 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     if save_model and rank0: (bm if chosen else model).save(str(out/'model'))
     shutil.rmtree(out/'best', ignore_errors=True)
     train_stats = {k: dataset_stats(v, model.tokenizer) for k, v in data.items()}
+    extra_after = {k: {m: float(v) for m, v in ev(model).items()} for k, ev in extra.items()}
     reused = dict(zero_shot_cached=[k for k, v in before.items() if v.pop('cached', None)], final_dev_from_training_eval=last is not None)
     rec = dict(card=r.card, profile=r.profile, variant=r.variant, seed=seed, device=device, bf16=use_bf16,
                base_model=r.model['base'], model_source=(src := model_source(r)), stand_in=src['stand_in'],
@@ -384,7 +390,7 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                sampler=r.args.get('multi_dataset_batch_sampler') or 'proportional', batch_size=r.args.get('per_device_train_batch_size') or 8,
                warnings=notes, git_commit=git_commit(), versions=versions(), train_stats=train_stats,
                architecture=str(model), output_dim=model.get_embedding_dimension(), max_seq_length=model.max_seq_length,
-               recipe=dataclasses.asdict(r), optimizer=dict(builder=opt.get('builder', 'trainer'), implementation=impl, **(fit_info or {})), selection=selection, reused=reused,
+               recipe=dataclasses.asdict(r), optimizer=dict(builder=opt.get('builder', 'trainer'), implementation=impl, **(fit_info or {})), selection=selection, reused=reused, other_evaluations=dict(before=extra_before, after=extra_after) if extra else None,
                best=_summary(chosen) if chosen else None, before=_summary(before), after=_summary(after),
                cosine={'dev': after['dev']['cosine'], 'test': after['test']['cosine'], 'dev_before': before['dev']['cosine'],
                        **({'dev_best': chosen['dev']['cosine'], 'test_best': chosen['test']['cosine']} if chosen else {})},
