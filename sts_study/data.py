@@ -14,8 +14,8 @@ from .sources import get_source, fetch
 
 # %% auto #0
 __all__ = ['NLI_LABELS', 'READERS', 'FILE_FORMATS', 'LABEL_MAPS', 'DataError', 'read_table', 'read_korsts', 'read_hebrew_stsb',
-           'read_kornli', 'read_hebnli', 'load_dataset', 'data_spec', 'describe_source', 'load_data', 'nli_to_triplets',
-           'nli_to_pairs', 'dataset_stats', 'stats_details']
+           'read_kornli', 'read_jsonl', 'read_hebnli', 'load_dataset', 'data_spec', 'describe_source', 'load_data',
+           'nli_to_triplets', 'nli_to_pairs', 'nli_to_entailment_pairs', 'dataset_stats', 'stats_details']
 
 # %% ../nbs/03_data.ipynb #c144f02b
 NLI_LABELS = ['entailment', 'neutral', 'contradiction']
@@ -78,19 +78,27 @@ def read_kornli(path) -> list:
     return [dict(premise=r['sentence1'], hypothesis=r['sentence2'], label=_label(path, i, r['gold_label'], 'gold_label'))
             for i, r in read_table(path, ['sentence1', 'sentence2', 'gold_label'])]
 
-def read_hebnli(path) -> list:
-    "HebNLI JSON-lines rows as NLI dicts on the Hebrew text; label from `hebrew_label` when present, else `original_label`."
+def read_jsonl(path) -> list:
+    "(line number, object) of each non-blank line of a JSON-lines file; a line that is not a JSON object is a DataError."
     out = []
-    with open(path, encoding='utf-8') as fh:
+    with open(path, encoding='utf-8-sig') as fh:
         for i, line in enumerate(fh, start=1):
             if not line.strip(): continue
             try: r = json.loads(line)
             except json.JSONDecodeError as e: raise DataError(path, i, '<json>', f'invalid JSON ({e.msg})') from None
-            for k in ('translation1', 'translation2', 'original_label'):
-                if k not in r: raise DataError(path, i, k, 'missing field')
-            lk = 'hebrew_label' if r.get('hebrew_label') else 'original_label'
-            out.append(dict(premise=r['translation1'], hypothesis=r['translation2'], label=_label(path, i, r[lk], lk),
-                            genre=r.get('genre', '')))
+            if not isinstance(r, dict): raise DataError(path, i, '<json>', 'each line must be a JSON object')
+            out.append((i, r))
+    return out
+
+def read_hebnli(path) -> list:
+    "HebNLI JSON-lines rows as NLI dicts on the Hebrew text; label from `hebrew_label` when present, else `original_label`."
+    out = []
+    for i, r in read_jsonl(path):
+        for k in ('translation1', 'translation2', 'original_label'):
+            if k not in r: raise DataError(path, i, k, 'missing field')
+        lk = 'hebrew_label' if r.get('hebrew_label') else 'original_label'
+        out.append(dict(premise=r['translation1'], hypothesis=r['translation2'], label=_label(path, i, r[lk], lk),
+                        genre=r.get('genre', '')))
     return out
 
 READERS = {'korsts-tsv': read_korsts, 'hebrew-stsb-csv': read_hebrew_stsb, 'kornli-tsv': read_kornli, 'hebnli-jsonl': read_hebnli}
@@ -165,16 +173,7 @@ def _file_rows(d:dict) -> list:
     if d['format'] in ('csv', 'tsv'):
         delim = d.get('delimiter') or (',' if d['format'] == 'csv' else '\t')
         return read_table(p, list((d.get('columns') or {}).values()), delim, csv.QUOTE_MINIMAL if d['format'] == 'csv' else csv.QUOTE_NONE)
-    if d['format'] == 'jsonl':
-        out = []
-        with open(p, encoding='utf-8-sig') as fh:
-            for i, line in enumerate(fh, start=1):
-                if not line.strip(): continue
-                try: r = json.loads(line)
-                except json.JSONDecodeError as e: raise DataError(p, i, '<json>', f'invalid JSON ({e.msg})') from None
-                if not isinstance(r, dict): raise DataError(p, i, '<json>', 'each line must be a JSON object')
-                out.append((i, r))
-        return out
+    if d['format'] == 'jsonl': return read_jsonl(p)
     return list(enumerate(Dataset.from_parquet(str(p)).to_list(), start=1))
 
 def _hub_rows(d:dict) -> list:
@@ -272,6 +271,15 @@ def nli_to_pairs(ds:Dataset, # NLI pairs
         labels, feat = [float(m[names[l]]) for l in ds['label']], Value('float64')
     return Dataset.from_dict({'sentence1': list(ds['premise']), 'sentence2': list(ds['hypothesis']), 'label': labels},
                              features=Features({'sentence1': Value('string'), 'sentence2': Value('string'), 'label': feat}))
+
+# %% ../nbs/03_data.ipynb #ep000002
+def nli_to_entailment_pairs(ds:Dataset, # NLI pairs (premise, hypothesis, label)
+                           ) -> Dataset:
+    "Pairs `(anchor, positive)`: every (premise, hypothesis) labelled entailment, once each."
+    ent = ds.features['label'].names.index('entailment')
+    rows = dict.fromkeys((p, h) for p, h, l in zip(ds['premise'], ds['hypothesis'], ds['label']) if l == ent)
+    return Dataset.from_dict({'anchor': [p for p, _ in rows], 'positive': [h for _, h in rows]},
+                             features=Features({'anchor': Value('string'), 'positive': Value('string')}))
 
 # %% ../nbs/03_data.ipynb #d296f211
 def dataset_stats(ds:Dataset, # any dataset

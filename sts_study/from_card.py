@@ -138,7 +138,7 @@ def recipe_from_card(card:Card|Path|str, # a parsed card or a card file
         t, u = _train_entry(d, i, srcs); train.append(t); unresolved += u
     names = [t['name'] for t in train]
     for t in train:
-        if names.count(t['name']) > 1: t['name'] = f"{t['name']}-{names.index(t['name'])}" if False else f"{t['name']}-{train.index(t)}"
+        if names.count(t['name']) > 1: t['name'] = f"{t['name']}-{train.index(t)}"  # two datasets of one name: numbered
     ev, te, notes, extra = _eval_sections(c, train)
     for x in extra: unresolved.append((f"evaluators[{x['name']}].data", f"the card's {x['evaluator']} data ({x['name']}) is not in the card: name it to run this evaluator"))
     for sec, e in (('eval', ev), ('test', te)):

@@ -144,7 +144,7 @@ def training_args(r:Recipe) -> dict:
 # %% ../nbs/05_recipe.ipynb #v4l1d002
 import difflib, inspect, re
 from functools import lru_cache
-CONVERTERS = ('triplets', 'pairs', 'sts', 'none')  # NLI → triplets, NLI → labelled pairs, STS → (sentence1, sentence2, label), columns as given
+CONVERTERS = ('triplets', 'pairs', 'entailment-pairs', 'sts', 'none')  # NLI → triplets, labelled pairs, (anchor, positive) pairs; STS → (sentence1, sentence2, label); columns as given
 WRAPPERS = ('MatryoshkaLoss', 'Matryoshka2dLoss', 'AdaptiveLayerLoss')  # losses around another: loss_params {loss: <name>, loss_params: {...}, ...}
 LOSS_PARAMS_RENAMED = {'SoftmaxLoss': {'sentence_embedding_dimension': 'embedding_dimension'}}  # 3.x card name → today's
 TRAIN_KEYS = ('name', 'data', 'split', 'convert', 'label_map', 'loss', 'loss_params', 'limit', 'unresolved', 'found')  # found: where a converted card's data was identified

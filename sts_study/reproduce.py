@@ -225,6 +225,13 @@ def show_progress(out:Path, stream=None, every:float=1.0, quiet_every:float=30.0
         stop.set(); th.join()
         if tty and shown['line']: stream.write('\n')
 
+def _mark_ended(out:Path, e:BaseException):
+    "A run that raised: marked interrupted or failed (unless already marked), and the exception told its folder."
+    if get_status(out) == 'running':
+        set_status(out, 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', f'{type(e).__name__}: {str(e).strip()[-2000:]}')
+    try: e.run_folder = out  # the caller learns which folder ended so
+    except AttributeError: pass
+
 def _execute(out:Path, params:dict, progress:bool):
     import papermill as pm
     try:
@@ -232,11 +239,7 @@ def _execute(out:Path, params:dict, progress:bool):
             pm.execute_notebook(str(notebook_path()), str(out/'run.ipynb'), parameters=params, kernel_name='python3', cwd=str(Path.cwd()),
                                 progress_bar=False, log_output=False)
     except BaseException as e:  # the kernel marked the folder when a cell raised; this covers a kernel that never started or died
-        if get_status(out) == 'running':
-            set_status(out, 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', f'{type(e).__name__}: {str(e).strip()[-2000:]}')
-        try: e.run_folder = out  # the caller learns which folder failed
-        except AttributeError: pass
-        raise
+        _mark_ended(out, e); raise
     if get_status(out) != 'complete': finish_run(out)  # a notebook without finish_run (an older copy) is checked here
 
 def reproduce(card:str, # korean-gte, hebrew-mbert, or a recipe file PATH.yaml
@@ -267,10 +270,7 @@ def train_run(card:str, # card id or recipe file
         run = run_recipe(r, out, seed=s, resume=resume, save_model=r.profile != 'smoke', n_resamples=1000 if r.profile != 'smoke' else 200)
         if rank == 0: write_outputs(run, out); finish_run(out)
     except BaseException as e:
-        if rank == 0 and get_status(out) == 'running':
-            set_status(out, 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', f'{type(e).__name__}: {str(e).strip()[-2000:]}')
-        try: e.run_folder = out
-        except AttributeError: pass
+        if rank == 0: _mark_ended(out, e)
         raise
     return out
 

@@ -14,7 +14,7 @@ from transformers import TrainerCallback
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 from sentence_transformers.sentence_transformer import losses, modules
 from .settings import get_settings
-from .data import load_data, nli_to_triplets, nli_to_pairs, dataset_stats, describe_source
+from .data import load_data, nli_to_triplets, nli_to_pairs, nli_to_entailment_pairs, dataset_stats, describe_source
 from .models import load_model, resolve_model, random_model, train_tokenizer, TINY
 from .metrics import sts_evaluator, evaluate, cached_evaluate, build_evaluator
 from .recipe import Recipe, load_recipe, training_args, check_recipe, known_losses, LOSS_PARAMS_RENAMED, WRAPPERS
@@ -62,15 +62,17 @@ def build_train_data(r:Recipe, seed:int=42) -> DatasetDict:
     for t in r.train:
         ds = load_data(t['data'], t.get('split'))
         conv, cols = t.get('convert') or 'none', set(ds.column_names)
-        need = {'triplets': {'premise', 'hypothesis', 'label'}, 'pairs': {'premise', 'hypothesis', 'label'}, 'sts': {'sentence1', 'sentence2', 'score'}}.get(conv, set())
+        nli = {'premise', 'hypothesis', 'label'}
+        need = {'triplets': nli, 'pairs': nli, 'entailment-pairs': nli, 'sts': {'sentence1', 'sentence2', 'score'}}.get(conv, set())
         if need - cols: raise ValueError(f"train[{t['name']}]: convert {conv} needs columns {sorted(need)}; {describe_source(t['data'], t.get('split'))} has {ds.column_names}")
         if conv == 'triplets': ds = nli_to_triplets(ds, seed=seed)
         elif conv == 'pairs': ds = nli_to_pairs(ds, t.get('label_map') or 'graded')
+        elif conv == 'entailment-pairs': ds = nli_to_entailment_pairs(ds)
         elif conv == 'sts': ds = ds.select_columns(['sentence1', 'sentence2', 'score']).rename_column('score', 'label')
         elif conv == 'none':
             for keep in (['sentence1', 'sentence2', 'score'], ['premise', 'hypothesis', 'label']):
                 if set(keep) <= cols: ds = ds.select_columns(keep)
-        else: raise ValueError(f"train[{t['name']}]: unknown convert {conv!r} (triplets, pairs, sts, none)")
+        else: raise ValueError(f"train[{t['name']}]: unknown convert {conv!r} (triplets, pairs, entailment-pairs, sts, none)")
         out[t['name']] = _limit(ds, t.get('limit'))
     return DatasetDict(out)
 
