@@ -54,11 +54,13 @@ def run_process(out:Path) -> tuple|None:
     host, pid = p.read_text().split()[:2]
     return host, int(pid)
 
-def get_status(out:Path) -> str:
+def get_status(out:Path,
+               written:bool=False, # the STATUS file as written, without checking that a running run's process lives
+              ) -> str:
     "The run folder's status ('missing' without a STATUS file); a 'running' run whose process is gone (kill -9, a crash) is 'interrupted'."
     p = Path(out)/'STATUS'
     st = p.read_text().split('\n')[0] if p.exists() else 'missing'
-    if st == 'running' and (hp := run_process(out)) and hp[0] == socket.gethostname() and not _alive(hp[1]): return 'interrupted'
+    if st == 'running' and not written and (hp := run_process(out)) and hp[0] == socket.gethostname() and not _alive(hp[1]): return 'interrupted'
     return st
 
 def parse_overrides(pairs:list) -> dict:
@@ -183,7 +185,7 @@ def notebook_path() -> Path:
 @contextmanager
 def forward_signals(out:Path):
     "While papermill runs the notebook, SIGTERM/SIGINT to this process go to the kernel as SIGTERM (it checkpoints and stops)."
-    got, old = [], {}
+    got, old = [], {}  # `got`: the signals received, for the caller
     def handler(signum, frame):
         got.append(signal.Signals(signum).name)
         hp = run_process(out)
@@ -227,18 +229,21 @@ def show_progress(out:Path, stream=None, every:float=1.0, quiet_every:float=30.0
 
 def _mark_ended(out:Path, e:BaseException):
     "A run that raised: marked interrupted or failed (unless already marked), and the exception told its folder."
-    if get_status(out) == 'running':
+    if get_status(out, written=True) == 'running':  # (its process may be gone already: the file is written all the same)
         set_status(out, 'interrupted' if isinstance(e, KeyboardInterrupt) else 'failed', f'{type(e).__name__}: {str(e).strip()[-2000:]}')
     try: e.run_folder = out  # the caller learns which folder ended so
     except AttributeError: pass
 
 def _execute(out:Path, params:dict, progress:bool):
     import papermill as pm
+    got = []
     try:
-        with forward_signals(out), (show_progress(out) if progress else contextlib.nullcontext()):
+        with forward_signals(out) as got, (show_progress(out) if progress else contextlib.nullcontext()):
             pm.execute_notebook(str(notebook_path()), str(out/'run.ipynb'), parameters=params, kernel_name='python3', cwd=str(Path.cwd()),
                                 progress_bar=False, log_output=False)
     except BaseException as e:  # the kernel marked the folder when a cell raised; this covers a kernel that never started or died
+        if got and get_status(out, written=True) == 'running':  # a signal outside training (the kernel had no checkpoint to save): interrupted all the same
+            set_status(out, 'interrupted', f'{got[0]} before training could save a checkpoint ({type(e).__name__}); resume starts over')
         _mark_ended(out, e); raise
     if get_status(out) != 'complete': finish_run(out)  # a notebook without finish_run (an older copy) is checked here
 
