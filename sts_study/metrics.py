@@ -15,8 +15,9 @@ from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimil
 
 # %% auto #0
 __all__ = ['SIMILARITIES', 'METRICS', 'EVALUATORS', 'pair_similarities', 'check_inputs', 'sts_metrics', 'bootstrap_ci',
-           'paired_comparison', 'by_group', 'embed_pairs', 'evaluate', 'RememberingEvaluator', 'sts_evaluator',
-           'FixedEmbeddingEvaluator', 'weights_sha256', 'pairs_sha256', 'cached_evaluate', 'build_evaluator']
+           'paired_comparison', 'pooled_comparison', 'by_group', 'embed_pairs', 'evaluate', 'RememberingEvaluator',
+           'sts_evaluator', 'FixedEmbeddingEvaluator', 'weights_sha256', 'pairs_sha256', 'cached_evaluate',
+           'build_evaluator']
 
 # %% ../nbs/04_metrics.ipynb #29e8fd48
 SIMILARITIES = ['cosine', 'manhattan', 'euclidean', 'dot']
@@ -103,6 +104,20 @@ def paired_comparison(sims_a:np.ndarray, # per-pair similarity scores of model A
                                   vectorized=True, n_resamples=n_resamples, rng=np.random.default_rng(seed))
     return dict(metric=corr, a=float(f(gold, a)), b=float(f(gold, b)), diff=float(diff(gold, a, b)),
                 ci=(float(boot.confidence_interval.low), float(boot.confidence_interval.high)), p_value=float(perm.pvalue))
+
+# %% ../nbs/04_metrics.ipynb #po000002
+def pooled_comparison(sims:list, # [(sims_a, sims_b)], one per seed, on the same pairs
+                      gold, # gold scores of those pairs
+                      corr:str='spearman', n_resamples:int=1000, seed:int=42, confidence:float=0.95) -> dict:
+    "Per-seed paired differences A − B and their mean over seeds, with a bootstrap interval over the pairs and a t interval over the seeds."
+    per = [paired_comparison(a, b, gold, corr, n_resamples, seed, confidence) for a, b in sims]
+    gold, f, alpha = np.asarray(gold, dtype=np.float64), _corr(corr), (1 - confidence) / 2
+    idx = np.random.default_rng(seed).integers(0, len(gold), size=(n_resamples, len(gold)))
+    boot = np.mean([f(gold[idx], np.asarray(a, float)[idx], -1) - f(gold[idx], np.asarray(b, float)[idx], -1) for a, b in sims], axis=0)
+    d = np.array([p['diff'] for p in per])
+    half = stats.t.ppf(1 - alpha, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float('nan')
+    return dict(metric=corr, n_seeds=len(d), per_seed=per, diff=float(d.mean()),
+                ci_pairs=(float(np.quantile(boot, alpha)), float(np.quantile(boot, 1 - alpha))), ci_seeds=(float(d.mean() - half), float(d.mean() + half)))
 
 # %% ../nbs/04_metrics.ipynb #92f78e0d
 def by_group(emb1, emb2, gold, groups:list, # group label of each pair (e.g. genre)
