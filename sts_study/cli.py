@@ -181,25 +181,27 @@ def _add_card(p):
 # %% ../nbs/11_cli.ipynb #bc83de20
 def cmd_reproduce(args):
     from sts_study.reproduce import reproduce, parse_overrides
+    _report(lambda: reproduce(_card(args.card), args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out))
+
+def _card(card:str) -> str:
+    "A card id as given; a recipe file as an absolute path (the notebook, and torchrun's processes, may run elsewhere)."
     from pathlib import Path
-    card = str(Path(args.card).resolve()) if args.card.endswith(('.yaml', '.yml')) else args.card  # the notebook runs elsewhere
-    _report(lambda: reproduce(card, args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out))
+    return str(Path(card).resolve()) if card.endswith(('.yaml', '.yml')) else card
 
 def cmd_train(args):
     "Train without papermill; with --nproc N > 1, start N processes under torchrun (DDP), each running this command."
     import os, shutil, socket, subprocess
     from pathlib import Path
     from sts_study.reproduce import train_run, parse_overrides
-    card = str(Path(args.card).resolve()) if args.card.endswith(('.yaml', '.yml')) else args.card
     if args.nproc > 1 and 'LOCAL_RANK' not in os.environ:
         if not args.out: raise ValueError('--nproc needs --out (every process writes to the same run folder)')
         with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-        argv = [a for a in sys.argv[1:]]
+        argv = list(sys.argv[1:])
         i = argv.index('--nproc'); del argv[i:i+2]
         torchrun = shutil.which('torchrun', path=str(Path(sys.executable).parent)) or shutil.which('torchrun')
         cmd = [torchrun, '--nproc_per_node', str(args.nproc), '--master_port', str(port), shutil.which('sts-study', path=str(Path(sys.executable).parent)) or sys.argv[0], *argv]
         raise SystemExit(subprocess.call(cmd))
-    _report(lambda: train_run(card, args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out), quiet=int(os.environ.get('RANK', '0')) != 0)
+    _report(lambda: train_run(_card(args.card), args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out), quiet=int(os.environ.get('RANK', '0')) != 0)
 
 def cmd_resume(args):
     from sts_study.reproduce import resume

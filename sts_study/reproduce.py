@@ -16,7 +16,7 @@ from .settings import get_settings
 from .recipe import load_recipe, check_recipe, CARDS, Recipe
 from .card import Card, read_card, card_from_run, render_card, reproduction_section, published_metrics, card_diff, md_table
 from .metrics import METRICS
-from .train import epoch_plan, reported, run_recipe
+from .train import epoch_plan, reported, run_recipe, signals_to
 from . import plots
 
 # %% auto #0
@@ -185,7 +185,7 @@ def notebook_path() -> Path:
 @contextmanager
 def forward_signals(out:Path):
     "While papermill runs the notebook, SIGTERM/SIGINT to this process go to the kernel as SIGTERM (it checkpoints and stops)."
-    got, old = [], {}  # `got`: the signals received, for the caller
+    got = []  # the signals received, for the caller
     def handler(signum, frame):
         got.append(signal.Signals(signum).name)
         hp = run_process(out)
@@ -193,11 +193,7 @@ def forward_signals(out:Path):
             try: os.kill(hp[1], signal.SIGTERM)
             except ProcessLookupError: pass
         if len(got) > 2: raise KeyboardInterrupt(f'{got[-1]} again: stopped waiting for the kernel')
-    if threading.current_thread() is threading.main_thread():
-        for s in (signal.SIGTERM, signal.SIGINT): old[s] = signal.signal(s, handler)
-    try: yield got
-    finally:
-        for s, h in old.items(): signal.signal(s, h)
+    with signals_to(handler): yield got
 
 def progress_line(p:dict) -> str:
     "One line of a run's PROGRESS: the phase, and for training step of total, percent, loss and time left."

@@ -22,9 +22,9 @@ from .recipe import Recipe, load_recipe, training_args, check_recipe, known_loss
 # %% auto #0
 __all__ = ['FIT_DEFAULTS', 'FIT_SCHEDULERS', 'train_texts', 'build_model', 'model_source', 'build_train_data', 'check_labels',
            'make_loss', 'build_losses', 'CountingTrainer', 'CSVLog', 'write_progress', 'Progress', 'RunInterrupted',
-           'Preemption', 'StopAfter', 'use_fused', 'fit_t_total', 'fit_optimizers', 'EvalAtEpochEnd', 'BestOnDev',
-           'pick_device', 'versions', 'git_commit', 'seed_everything', 'reported', 'run_recipe', 'epoch_plan',
-           'lr_schedule']
+           'signals_to', 'Preemption', 'StopAfter', 'use_fused', 'fit_t_total', 'fit_optimizers', 'EvalAtEpochEnd',
+           'BestOnDev', 'pick_device', 'versions', 'git_commit', 'seed_everything', 'reported', 'run_recipe',
+           'epoch_plan', 'lr_schedule']
 
 # %% ../nbs/06_train.ipynb #bb323b8d
 def train_texts(data:DatasetDict) -> list:
@@ -175,19 +175,21 @@ class Progress(TrainerCallback):
 class RunInterrupted(KeyboardInterrupt):
     "Training stopped on a signal after saving a checkpoint: the run can be resumed from it."
 
+from contextlib import contextmanager
+@contextmanager
+def signals_to(handler):
+    "Inside the block SIGTERM and SIGINT go to `handler(signum, frame)`, then back to their handlers (main thread only; elsewhere nothing changes)."
+    import signal, threading
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        for s in (signal.SIGTERM, signal.SIGINT): old[s] = signal.signal(s, handler)
+    try: yield
+    finally:
+        for s, h in old.items(): signal.signal(s, h)
+
 class Preemption(TrainerCallback):
     "SIGTERM or SIGINT during training (a scheduler's preemption, Ctrl-C, Jupyter's interrupt): finish the step, save a checkpoint, stop."
-    def __init__(self): self.signal, self._t, self._old = None, 0.0, {}
-    def install(self):
-        "Take SIGTERM and SIGINT for the duration of training (main thread only; elsewhere signals keep their handlers)."
-        import signal, threading
-        if threading.current_thread() is threading.main_thread():
-            for s in (signal.SIGTERM, signal.SIGINT): self._old[s] = signal.signal(s, self._handler)
-        return self
-    def restore(self):
-        import signal
-        for s, h in self._old.items(): signal.signal(s, h)
-        self._old = {}
+    def __init__(self): self.signal, self._t = None, 0.0
     def _handler(self, signum, frame):
         import signal
         if self.signal and time.time() - self._t > 5: raise KeyboardInterrupt(f'second {signal.Signals(signum).name}: stopped without a checkpoint')
@@ -362,9 +364,8 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
             rows = [x for x in csv.DictReader(open(out/'log.csv')) if int(x['step']) <= step]
             if rows:
                 with open(out/'log.csv', 'w', newline='') as f: w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)
-    pre = Preemption().install(); trainer.add_callback(pre)
-    try: train_out = trainer.train(resume_from_checkpoint=ckpt)
-    finally: pre.restore()
+    pre = Preemption(); trainer.add_callback(pre)
+    with signals_to(pre._handler): train_out = trainer.train(resume_from_checkpoint=ckpt)
     if pre.signal:  # the Trainer saved checkpoint-<step> at the end of the step the signal arrived in
         raise RunInterrupted(f"{pre.signal} at step {trainer.state.global_step} of {trainer.state.max_steps}: checkpoint {out/'checkpoints'/f'checkpoint-{trainer.state.global_step}'} saved; "
                              f"resume with `sts-study resume {out}` (or run_recipe(..., resume=True))")
