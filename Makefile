@@ -29,17 +29,21 @@ reproduce: install
 	$(BIN)/sts-study reproduce korean-gte --profile $(PROFILE)
 	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE)
 
-# the findings' extra runs (fixed variants, 3 seeds of one recipe), then the findings notebook over outputs/
-# (run `make reproduce` first: the findings compare against its runs)
+# the findings: each fix against the recipe it fixes, under the reading that trains (as-printed), over SEEDS; then
+# fit()'s reconstruction against as-printed (seed 42); then the findings notebook over outputs/, which also writes
+# the README's results section and its figures (docs/findings/). On the cpu profile card H's runs stop after
+# H_STEPS of its 181-step epoch so that `make findings` stays within 90 minutes on 2 cores.
+SEEDS ?= 42 1 2
+H_STEPS ?= 100
+H_BUDGET := $(if $(filter cpu,$(PROFILE)),-p stop_after_steps $(H_STEPS))
 findings: install
-	$(BIN)/sts-study reproduce korean-gte --profile $(PROFILE) --variant as-printed
-	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant as-printed
-	$(BIN)/sts-study reproduce korean-gte --profile $(PROFILE) --variant proportional
-	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant graded
-	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant mnrl
-	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant graded --seed 1
-	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant graded --seed 2
-	$(BIN)/papermill nbs/findings.ipynb $$($(BIN)/python -c "from sts_study.settings import get_settings; print(get_settings().outputs)")/findings.ipynb -p profile $(PROFILE)
+	set -e; for s in $(SEEDS); do \
+	  for v in as-printed as-printed+proportional; do $(BIN)/sts-study reproduce korean-gte --profile $(PROFILE) --variant $$v --seed $$s; done; \
+	  for v in as-printed as-printed+graded as-printed+mnrl-pairs; do $(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant $$v --seed $$s $(H_BUDGET); done; \
+	done
+	$(BIN)/sts-study reproduce korean-gte --profile $(PROFILE)
+	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) $(H_BUDGET)
+	$(BIN)/papermill nbs/findings.ipynb $$($(BIN)/python -c "from sts_study.settings import get_settings; print(get_settings().outputs)")/findings.ipynb -p profile $(PROFILE) -p readme README.md
 
 # JupyterLab on nbs/ with the study's settings; notebooks are cleaned by nbdev on save (jupyter_server_config.py)
 lab: install

@@ -183,6 +183,13 @@ def cmd_reproduce(args):
     from sts_study.reproduce import reproduce, parse_overrides
     _report(lambda: reproduce(_card(args.card), args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out))
 
+def _variants() -> str:
+    "The shipped recipes' variants, for --help: `as-printed, graded, ... (hebrew-mbert); ...`."
+    import yaml
+    from importlib.resources import files
+    recipes = sorted((files('sts_study')/'recipes').iterdir(), key=lambda p: p.name)
+    return '; '.join(f"{', '.join(yaml.safe_load(p.read_text(encoding='utf-8')).get('variants') or {})} ({p.name.rsplit('.', 1)[0]})" for p in recipes if p.name.endswith('.yaml'))
+
 def _card(card:str) -> str:
     "A card id as given; a recipe file as an absolute path (the notebook, and torchrun's processes, may run elsewhere)."
     from pathlib import Path
@@ -227,7 +234,7 @@ def _report(run, quiet:bool=False):
 def _add_reproduce(p):
     p.add_argument('card', help='card id (korean-gte, hebrew-mbert) or a recipe file PATH.yaml (e.g. from `sts-study recipe from-card`)')
     p.add_argument('--profile', choices=PROFILES, help='smoke (tiny random model, seconds), cpu (small public encoder, CPU minutes) or full (the card); default: settings.ini / STS_STUDY_PROFILE')
-    p.add_argument('--variant', help='recipe variant: as-printed; script, proportional, remote-code (korean-gte); graded, mnrl (hebrew-mbert); combine with +, e.g. as-printed+graded')
+    p.add_argument('--variant', help=f'recipe variant: {_variants()}; combine with +, e.g. as-printed+graded')
     p.add_argument('--seed', type=int, help='default: settings seed (42)')
     p.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='recipe override, dotted key and YAML value, e.g. -p args.learning_rate 2e-5')
     p.add_argument('--out', help='run folder (must not exist); default outputs/<card>-<profile>-<timestamp>')

@@ -14,7 +14,7 @@ import seaborn as sns
 from scipy import stats
 
 # %% auto #0
-__all__ = ['plot_training', 'plot_scatter', 'plot_metric_bars', 'plot_consumption', 'plot_lr_schedules']
+__all__ = ['plot_training', 'plot_scatter', 'plot_metric_bars', 'plot_consumption', 'plot_lr_schedules', 'plot_seed_differences']
 
 # %% ../nbs/08_plots.ipynb #5d920198
 sns.set_theme(style='whitegrid', context='notebook')
@@ -88,4 +88,25 @@ def plot_lr_schedules(schedules:dict, # label → learning rate of each step
     for lab, st in (marks or {}).items(): ax.axvline(st, color='grey', ls=':', lw=1); ax.text(st, ax.get_ylim()[1] * 0.95, f' {lab}', fontsize=8, va='top')
     ax.set_xlabel('step'); ax.set_ylabel('learning rate'); ax.ticklabel_format(axis='y', style='sci', scilimits=(0, 0))
     ax.legend(fontsize=8, loc='upper right'); ax.set_title(title or 'learning-rate schedules')
+    return _save(fig, path)
+
+# %% ../nbs/08_plots.ipynb #fd3cd1d0
+def plot_seed_differences(comparison:dict, # split → `metrics.pooled_comparison` result
+                          seeds:list, # the seed of each of its per-seed entries
+                          title:str='', xlabel:str='A − B, Spearman of cosine', path=None):
+    "Per-seed paired differences and their pooled mean, each with 95% intervals, one panel a split."
+    splits = list(comparison)
+    fig, axes = plt.subplots(1, len(splits), figsize=(4.3*len(splits), 0.5*len(seeds) + 2.2), sharey=True, squeeze=False)
+    labels = [f'seed {s}' for s in seeds] + [f'mean of {len(seeds)}']
+    y = np.arange(len(labels))[::-1]
+    for ax, sp in zip(axes[0], splits):
+        p = comparison[sp]
+        for yi, q in zip(y, p['per_seed']):
+            ax.errorbar(q['diff'], yi, xerr=[[q['diff'] - q['ci'][0]], [q['ci'][1] - q['diff']]], fmt='o', color='tab:blue', capsize=3)
+        d, (lo, hi), (slo, shi) = p['diff'], p['ci_pairs'], p['ci_seeds']
+        ax.errorbar(d, y[-1] + 0.12, xerr=[[d - lo], [hi - d]], fmt='D', color='black', capsize=3, label='mean, interval over pairs')
+        if np.isfinite(slo): ax.errorbar(d, y[-1] - 0.12, xerr=[[d - slo], [shi - d]], fmt='none', color='tab:red', capsize=3, label='mean, interval over seeds')
+        ax.axvline(0, color='grey', ls=':', lw=1); ax.set_title(sp); ax.set_xlabel(xlabel, fontsize=9)
+    axes[0][0].set_yticks(y, labels); axes[0][-1].legend(fontsize=7, loc='best')
+    fig.suptitle(title or 'paired differences over seeds', fontsize=11); fig.tight_layout(); plt.close(fig)
     return _save(fig, path)
