@@ -1,17 +1,15 @@
 "The metric suite end to end: `sts-study eval` against sentence-transformers' own evaluator."
-import json, time
+import json
 import numpy as np, pytest
 from conftest import run_cli, needs_mirror, CPU_MODEL
 
 @needs_mirror
 def test_eval_cli_matches_library_evaluator():
     "KorSTS dev, the cpu profile's model (here its declared stand-in): the CLI's ten values equal EmbeddingSimilarityEvaluator's (4 similarities) within 1e-6."
-    t0 = time.time()
     r = run_cli('eval', '--model', CPU_MODEL, '--data', 'korsts', '--split', 'dev', '--json')
-    wall = time.time() - t0
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out['n'] == 1500 and wall < 90, wall
+    assert out['n'] == 1500
     from sts_study.metrics import sts_evaluator, METRICS
     from sts_study.models import load_model, resolve_model
     from sts_study.data import load_dataset
