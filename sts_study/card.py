@@ -220,9 +220,10 @@ def card_provenance(c:Card) -> dict:
     return dict(writer=writer, st_version=st, evidence=[k for k, v in ev.items() if v], against=[k for k, v in ev.items() if not v])
 
 # %% ../nbs/07_card.ipynb #67b20ef3
-def md_table(header:list, rows:list, align:str='left') -> str:
+def md_table(header:list, rows:list, # lists in header's order, or dicts keyed by header
+             align:str='left') -> str:
     "A markdown table padded to column width; `align` 'left' (:---) or 'center' (:---:)."
-    cells = [[str(h) for h in header]] + [['-' if v is None else str(v) for v in r] for r in rows]
+    cells = [[str(h) for h in header]] + [['-' if v is None else str(v) for v in ([r[h] for h in header] if isinstance(r, dict) else r)] for r in rows]
     w = [max(len(r[i]) for r in cells) for i in range(len(header))]
     pad = (lambda s, n: s.center(n)) if align == 'center' else (lambda s, n: s.ljust(n))
     line = lambda r: '| ' + ' | '.join(pad(x, n) for x, n in zip(r, w)) + ' |'
