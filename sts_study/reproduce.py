@@ -21,8 +21,8 @@ from . import plots
 
 # %% auto #0
 __all__ = ['PRODUCTS', 'new_run_dir', 'set_status', 'run_process', 'get_status', 'parse_overrides', 'begin_run', 'finish_run',
-           'published_card', 'write_outputs', 'notebook_path', 'forward_signals', 'progress_line', 'show_progress',
-           'reproduce', 'train_run', 'resume', 'load_run', 'collect_runs', 'list_runs']
+           'published_card', 'write_outputs', 'run_options', 'notebook_path', 'forward_signals', 'progress_line',
+           'show_progress', 'reproduce', 'train_run', 'resume', 'load_run', 'collect_runs', 'list_runs']
 
 # %% ../nbs/09_reproduce.ipynb #66a9419a
 def new_run_dir(card:str, profile:str, variant:str|None=None, outputs:Path|None=None) -> Path:
@@ -178,6 +178,10 @@ def write_outputs(run:dict, # the run record from `run_recipe`
     return {p.name: p for p in [out/'metrics.json', out/'README.md', out/'comparison.md', *sorted(pl.glob('*.png'))]}
 
 # %% ../nbs/09_reproduce.ipynb #afc0166d
+def run_options(profile:str) -> dict:
+    "`run_recipe`'s options for a profile, the same from the notebook and `train_run`: smoke runs save no model and resample 200 times."
+    return dict(save_model=profile != 'smoke', n_resamples=1000 if profile != 'smoke' else 200)
+
 def notebook_path() -> Path:
     "The parameterised reproduction notebook that ships with the package."
     return Path(str(files('sts_study')/'notebooks'/'reproduce.ipynb'))
@@ -268,7 +272,7 @@ def train_run(card:str, # card id or recipe file
     try:
         r = load_recipe(card, profile or get_settings().profile, variant, overrides)
         s = get_settings().seed if seed is None else seed
-        run = run_recipe(r, out, seed=s, resume=resume, save_model=r.profile != 'smoke', n_resamples=1000 if r.profile != 'smoke' else 200)
+        run = run_recipe(r, out, seed=s, resume=resume, **run_options(r.profile))
         if rank == 0: write_outputs(run, out); finish_run(out)
     except BaseException as e:
         if rank == 0: _mark_ended(out, e)
