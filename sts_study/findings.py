@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 from .metrics import pooled_comparison
 from .card import md_table
-from .train import reported
+from .train import reported, reported_cosine
 
 # %% auto #0
-__all__ = ['latest_runs', 'reported_cosine', 'seed_comparison', 'verdict', 'run_rows', 'comparison_rows', 'comparison_markdown',
-           'results_section', 'splice']
+__all__ = ['latest_runs', 'seed_comparison', 'verdict', 'run_rows', 'comparison_rows', 'comparison_markdown', 'results_section',
+           'splice']
 
 # %% ../nbs/13_findings.ipynb #06d1c169
 def latest_runs(runs:list, # run records, oldest first (`reproduce.collect_runs`)
@@ -22,10 +22,6 @@ def latest_runs(runs:list, # run records, oldest first (`reproduce.collect_runs`
     out = {}
     for r in runs: out[(r['card'], r['variant'], r['seed'])] = r
     return list(out.values())
-
-def reported_cosine(run:dict, split:str) -> list:
-    "Cosine of each `split` pair under the model `run` reports (its best-on-dev model's, else its last's)."
-    return run['cosine'][f'{split}_best'] if reported(run) is not run['after'] else run['cosine'][split]
 
 # %% ../nbs/13_findings.ipynb #a96649ec
 def seed_comparison(runs:list, # run records (`reproduce.collect_runs`)

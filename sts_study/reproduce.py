@@ -16,7 +16,7 @@ from .settings import get_settings
 from .recipe import load_recipe, check_recipe, CARDS, Recipe
 from .card import Card, read_card, card_from_run, render_card, reproduction_section, published_metrics, card_diff, md_table
 from .metrics import METRICS
-from .train import epoch_plan, reported, run_recipe, signals_to
+from .train import epoch_plan, reported, reported_cosine, run_recipe, signals_to
 from . import plots
 
 # %% auto #0
@@ -168,7 +168,7 @@ def write_outputs(run:dict, # the run record from `run_recipe`
     pl = out/'plots'
     title = f"{run['card']} ({run['profile']}{', stand-in model' if run['stand_in'] else ''})"
     plots.plot_training(out/'log.csv', title=f'{title}: training', path=pl/'training.png')
-    plots.plot_scatter(run['cosine']['dev_best' if sel is not run['after'] else 'dev'], run['gold']['dev'], title=f'{title} dev', path=pl/'scatter_dev.png')
+    plots.plot_scatter(reported_cosine(run, 'dev'), run['gold']['dev'], title=f'{title} dev', path=pl/'scatter_dev.png')
     plots.plot_metric_bars(pubm, sel['dev']['metrics'], run['before']['dev']['metrics'], title=f'{title}: dev metrics', path=pl/'metrics.png')
     plan = epoch_plan(run['train_sizes'], run['batch_size'], run['sampler'] or 'proportional') if len(run['train_sizes']) > 1 else None
     if plan:

@@ -23,8 +23,8 @@ from .recipe import Recipe, load_recipe, training_args, check_recipe, known_loss
 __all__ = ['FIT_DEFAULTS', 'FIT_SCHEDULERS', 'train_texts', 'build_model', 'model_source', 'build_train_data', 'check_labels',
            'make_loss', 'build_losses', 'CountingTrainer', 'CSVLog', 'write_progress', 'Progress', 'RunInterrupted',
            'signals_to', 'Preemption', 'StopAfter', 'use_fused', 'fit_t_total', 'fit_optimizers', 'EvalAtEpochEnd',
-           'BestOnDev', 'pick_device', 'versions', 'git_commit', 'seed_everything', 'reported', 'run_recipe',
-           'epoch_plan', 'lr_schedule']
+           'BestOnDev', 'pick_device', 'versions', 'git_commit', 'seed_everything', 'reported', 'reported_cosine',
+           'run_recipe', 'epoch_plan', 'lr_schedule']
 
 # %% ../nbs/06_train.ipynb #bb323b8d
 def train_texts(data:DatasetDict) -> list:
@@ -297,6 +297,10 @@ def _eval_sets(r):
 def reported(run:dict) -> dict:
     "The evaluations a run reports: its best-on-dev model's when the recipe selects that (as fit() saved it), else the last's."
     return run['best'] if (run.get('selection') or {}).get('rule') == 'best_on_dev' and run.get('best') else run['after']
+
+def reported_cosine(run:dict, split:str) -> list:
+    "Cosine of each `split` pair under the model `run` reports (see `reported`)."
+    return run['cosine'][f'{split}_best'] if reported(run) is not run['after'] else run['cosine'][split]
 
 def _summary(ev:dict) -> dict: return {k: {x: v[x] for x in ('n', 'metrics', 'ci', 'by_genre') if x in v} for k, v in ev.items()}
 
