@@ -8,7 +8,7 @@ PYTHON ?= python3
 PROFILE ?= $(or $(STS_STUDY_PROFILE),$(shell sed -n 's/^profile *= *\([a-z]*\).*/\1/p' settings.ini))
 TORCH ?= torch==2.13.0
 
-.PHONY: test reproduce findings install lab clean-venv
+.PHONY: test reproduce findings control install lab clean-venv
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -45,6 +45,21 @@ findings: install
 	$(BIN)/sts-study reproduce korean-gte --profile $(PROFILE)
 	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) $(H_BUDGET)
 	$(BIN)/papermill nbs/findings.ipynb $$($(BIN)/python -c "from sts_study.settings import get_settings; print(get_settings().outputs)")/findings.ipynb -p profile $(PROFILE) -p readme README.md
+
+# the positive control (card M: all-MiniLM-L6-v2 on STS-B English, its real model and data): derive the 4-bit stand-in,
+# card M's whole run (the cpu profile: the card's 2,157 steps) over CONTROL_SEEDS, then the calibration runs (real and
+# stand-in, scores / 5 and raw 0-5 scores, each seed, CAL_STEPS steps each: a complete short schedule, not a prefix), then
+# nbs/control.ipynb over outputs/, which rewrites the README's "Positive control" section and its figures (docs/control/).
+CONTROL_SEEDS ?= 42 1 2
+CAL_STEPS ?= 400
+STAND_IN ?= data/stand-ins/all-MiniLM-L6-v2-q4
+control: install
+	test -d $(STAND_IN) || $(BIN)/sts-study model derive-q4 sentence-transformers/all-MiniLM-L6-v2 $(STAND_IN)
+	set -e; for s in $(CONTROL_SEEDS); do $(BIN)/sts-study reproduce english-minilm --profile cpu --seed $$s; done
+	set -e; for s in $(CONTROL_SEEDS); do for m in sentence-transformers/all-MiniLM-L6-v2 $(STAND_IN); do for v in published raw-scores; do \
+	  $(BIN)/sts-study reproduce english-minilm --profile cpu --seed $$s $$([ $$v = raw-scores ] && echo --variant raw-scores) -p model.base $$m -p args.max_steps $(CAL_STEPS); \
+	done; done; done
+	$(BIN)/papermill nbs/control.ipynb $$($(BIN)/python -c "from sts_study.settings import get_settings; print(get_settings().outputs)")/control.ipynb -p readme README.md
 
 # JupyterLab on nbs/ with the study's settings; notebooks are cleaned by nbdev on save (jupyter_server_config.py)
 lab: install

@@ -13,7 +13,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 # %% auto #0
 __all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'read_card', 'card_provenance', 'md_table',
-           'render_card', 'card_diff', 'card_from_run', 'published_metrics', 'model_line', 'reproduction_section']
+           'render_card', 'card_diff', 'card_from_run', 'published_metrics', 'model_line', 'reproduction_section',
+           'loss_comparison', 'loss_comparison_markdown', 'stats_comparison']
 
 # %% ../nbs/07_card.ipynb #efe72d17
 class CardError(ValueError):
@@ -149,7 +150,7 @@ def parse_card(text:str, # the card's markdown
     if arch is None: missing.append('Model Details/Full Model Architecture')
     else:
         m = re.search(r'```\n(.*?)\n```', arch, re.S); c.architecture = m.group(1) if m else ''
-    ev = _sections(need(h2, 'Evaluation', ''), 3).get('Metrics', '')
+    ev = _sections(h2.get('Evaluation', ''), 3).get('Metrics', '')  # a card trained without an evaluator has no Evaluation section
     for task, t in _blocks(ev, 4):
         rows = md_table_rows(t)
         m = re.search(r'\* Dataset: `([^`]*)`', t)
@@ -290,6 +291,15 @@ def _fmt_log(v, col):
     if col == 'Step': return str(int(x))
     return str(round(x, 4))
 
+def _hub_dataset(data) -> str|None:
+    "The public repository a recipe's data comes from, for a card's `datasets` metadata (None for a local file)."
+    from sts_study.data import data_spec
+    from sts_study.sources import load_registry
+    d = data_spec(data) if data is not None else {'kind': None}
+    if d['kind'] == 'hub': return d['hub']
+    if d['kind'] == 'registry' and d['name'] in load_registry(): return load_registry()[d['name']].files[0].repo
+    return None
+
 def card_from_run(run:dict, # a run record (run.json)
                   published:Card, # the published card whose layout and citations to follow
                   log_csv:Path|str|None=None, # the run's log.csv
@@ -302,9 +312,13 @@ def card_from_run(run:dict, # a run record (run.json)
     fm.pop('widget', None)
     fm['tags'] = [t for t in fm.get('tags', []) if not t.startswith('dataset_size:')] + [f"dataset_size:{sum(run['train_sizes'].values())}"]
     name = f"SentenceTransformer based on {run['base_model']}"
+    if r.get('language') and not fm.get('language'): fm['language'] = [x.strip() for x in str(r['language']).split(',')]
+    fm['datasets'] = fm.get('datasets') or [x for x in dict.fromkeys(_hub_dataset(t['data']) for t in r['train']) if x]
+    test_name = (r.get('test') or {}).get('name') or 'sts-test'
     fm['model-index'] = [dict(name=name, results=[dict(task=dict(type='semantic-similarity', name='Semantic Similarity'),
-                               dataset=dict(name=eval_name.replace('-', ' '), type=eval_name),
-                               metrics=[dict(type=k, value=float(reported(run)['dev']['metrics'][k]), name=k.replace('_', ' ').title()) for k in METRICS])])]
+                               dataset=dict(name=n.replace('-', ' '), type=n),
+                               metrics=[dict(type=k, value=float(reported(run)[split]['metrics'][k]), name=k.replace('_', ' ').title()) for k in METRICS])
+                          for split, n in (('dev', eval_name), ('test', test_name))])]
     datasets = []
     for t in r['train']:
         st = run['train_stats'][t['name']]
@@ -367,10 +381,57 @@ def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str
     rows = [[k, f'{pub[k]:.4f}' if k in pub else '-', f'{dev[k]:.4f}', f'{dev[k] - pub[k]:+.4f}' if k in pub else '-', f'[{ci[k][0]:.4f}, {ci[k][1]:.4f}]',
              f"{run['before']['dev']['metrics'][k]:.4f}"] for k in METRICS]
     t = md_table(['Metric', 'Published', 'Reproduced', 'Δ', '95% CI (bootstrap)', 'Zero-shot'], rows)
+    tci = sel['test']['ci']
+    tt = md_table(['Metric', 'Reproduced', '95% CI (bootstrap)', 'Zero-shot'], [[k, f"{sel['test']['metrics'][k]:.4f}", f'[{tci[k][0]:.4f}, {tci[k][1]:.4f}]',
+                  f"{run['before']['test']['metrics'][k]:.4f}"] for k in METRICS])
     acc = [[n, f'{run["train_sizes"][n]:,}', f'{c["batches"]:,}', f'{c["rows"]:,}', f'{c["rows"] / run["train_sizes"][n]:.1%}']
            for n, c in run['consumed'].items()]
     a = md_table(['Dataset', 'Rows', 'Batches drawn', 'Rows drawn', 'Share used'], acc)
     tm = sel['test']['metrics']
     return '\n'.join(lines) + f"\n\n#### Dev ({sel['dev']['n']:,} pairs): published vs reproduced\n\n{t}\n\n" + \
-        f"Test ({sel['test']['n']:,} pairs): spearman_cosine {tm['spearman_cosine']:.4f} (zero-shot {run['before']['test']['metrics']['spearman_cosine']:.4f}).\n\n" + \
+        f"Test ({sel['test']['n']:,} pairs): spearman_cosine {tm['spearman_cosine']:.4f} (zero-shot {run['before']['test']['metrics']['spearman_cosine']:.4f}).\n\n{tt}\n\n" + \
         f"#### Data drawn by the `{run.get('sampler')}` sampler\n\n{a}\n"
+
+# %% ../nbs/07_card.ipynb #46d63c14
+def loss_comparison(published:Card, # the published card (its Training Logs)
+                    log_csv:Path|str, # the run's log.csv
+                    tol:float=0.05, # relative difference counted as agreement
+                   ) -> dict:
+    "Each published training-loss row beside the run's at the same step: rows, how many agree within `tol`, the largest difference."
+    cols = published.training_logs.get('columns') or []
+    if 'Step' not in cols or 'Training Loss' not in cols: return dict(rows=[], n=0, compared=0, within=0, tol=tol, largest=None)
+    s, l = cols.index('Step'), cols.index('Training Loss')
+    ours = {int(r['step']): float(r['loss']) for r in _csv.DictReader(open(log_csv)) if r.get('loss')} if Path(log_csv).exists() else {}
+    rows = []
+    for r in log_values(published):
+        if len(r) <= l or not isinstance(r[l], (int, float)): continue
+        step, pub = int(r[s]), float(r[l])
+        rep = ours.get(step)
+        rows.append(dict(step=step, epoch=r[cols.index('Epoch')] if 'Epoch' in cols else None, published=pub, reproduced=rep,
+                         rel=None if rep is None or pub == 0 else (rep - pub) / pub))
+    got = [x for x in rows if x['rel'] is not None]
+    largest = max(got, key=lambda x: abs(x['rel'])) if got else None
+    return dict(rows=rows, n=len(rows), compared=len(got), within=sum(abs(x['rel']) <= tol for x in got), tol=tol, largest=largest)
+
+def loss_comparison_markdown(d:dict) -> str:
+    "The loss comparison as a summary line and a table (published, reproduced, relative difference)."
+    if not d['n']: return 'The published card has no training-loss rows.'
+    lg = d['largest']
+    head = (f"{d['within']} of {d['n']} published loss rows agree within {d['tol']:.0%} relative"
+            + (f" ({d['n'] - d['compared']} have no reproduced row)" if d['compared'] < d['n'] else '')
+            + (f"; the largest difference is at step {lg['step']:,}: {lg['published']:.4f} published, {lg['reproduced']:.4f} reproduced ({lg['rel']:+.1%})." if lg else '.'))
+    t = md_table(['Step', 'Epoch', 'Published', 'Reproduced', 'Relative'], [[f"{x['step']:,}", '-' if x['epoch'] is None else f"{x['epoch']:.4f}", f"{x['published']:.4f}",
+                 '-' if x['reproduced'] is None else f"{x['reproduced']:.4f}", '-' if x['rel'] is None else f"{x['rel']:+.2%}"] for x in d['rows']])
+    return f'{head}\n\n{t}'
+
+def stats_comparison(published:Card, # the published card
+                     reproduced:Card, # the run's card (`card_from_run`)
+                    ) -> list:
+    "Each published dataset-column statistic beside the run's: [{dataset, column, published, reproduced, equal}]."
+    out = []
+    for p, r in zip(published.datasets, reproduced.datasets):
+        for c, st in (p.get('stats') or {}).items():
+            mine = (r.get('stats') or {}).get(c)
+            pub, rep = [st['type'], *st['details']], [mine['type'], *mine['details']] if mine else None
+            out.append(dict(dataset=r['name'], column=c, published='; '.join(pub), reproduced='; '.join(rep) if rep else '-', equal=pub == rep))
+    return out

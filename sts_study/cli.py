@@ -13,8 +13,8 @@ from .recipe import RecipeError
 
 # %% auto #0
 __all__ = ['CANONICAL', 'COMMANDS', 'format_table', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats',
-           'eval_source', 'cmd_eval', 'cmd_card_parse', 'cmd_card_diff', 'cmd_reproduce', 'cmd_train', 'cmd_resume',
-           'cmd_recipe_from_card', 'cmd_runs', 'cmd_bench', 'build_parser', 'main']
+           'eval_source', 'cmd_eval', 'cmd_card_parse', 'cmd_card_diff', 'cmd_card_audit', 'cmd_reproduce', 'cmd_train',
+           'cmd_resume', 'cmd_recipe_from_card', 'cmd_model_derive_q4', 'cmd_runs', 'cmd_bench', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #3e2e0c64
 def format_table(rows:list, # list of dicts with the same keys
@@ -169,7 +169,7 @@ def cmd_card_diff(args):
     print(f"\n{d['differences']} difference(s)" if d['differences'] else '\nno differences')
 
 def _add_card(p):
-    sub = p.add_subparsers(dest='card_cmd', required=True, metavar='{parse,diff}')
+    sub = p.add_subparsers(dest='card_cmd', required=True, metavar='{parse,diff,audit}')
     a = sub.add_parser('parse', help='parse a model card into its structure', description='Parse a sentence-transformers model card (YAML front matter + markdown).')
     a.add_argument('card', help='path to the card (.md)'); a.add_argument('--json', action='store_true', help='print the whole structure as JSON')
     a.add_argument('--partial', action='store_true', help='parse what is there and list missing sections instead of failing')
@@ -177,6 +177,21 @@ def _add_card(p):
     b = sub.add_parser('diff', help='metric deltas, differing hyperparameters and framework versions of two cards', description='Compare a published card with a reproduced one.')
     b.add_argument('published'); b.add_argument('reproduced'); b.add_argument('--json', action='store_true', help='print JSON')
     b.set_defaults(func=cmd_card_diff)
+    c = sub.add_parser('audit', help='check a card for what misleads its reader (writer, labels vs loss, data drawn, selection on dev, early stop, eval on train, reproducibility)',
+                       description="Audit a model card that sentence-transformers generated: each check fires (with the card's lines, values and the "
+                                   "arithmetic), is clear (with why) or cannot tell (with what the card lacks). Exit 0 when audited, whatever fired; "
+                                   "2 when the file is not a sentence-transformers card.")
+    c.add_argument('card', help='path to the card (.md)'); c.add_argument('--json', action='store_true', help='print the audit as JSON')
+    c.set_defaults(func=cmd_card_audit)
+
+# %% ../nbs/11_cli.ipynb #ca000002
+def cmd_card_audit(args):
+    "Audit a card: the report, or its JSON; exit 2 when the file is not a sentence-transformers card."
+    from sts_study.audit import audit_card, audit_markdown, NotSentenceTransformersCard
+    try: r = audit_card(args.card)
+    except NotSentenceTransformersCard as e: print(f'sts-study: error: {e}', file=sys.stderr); raise SystemExit(2)
+    if args.json: print(json.dumps(r, indent=1, ensure_ascii=False)); return
+    print(audit_markdown(r), end='')
 
 # %% ../nbs/11_cli.ipynb #bc83de20
 def cmd_reproduce(args):
@@ -279,6 +294,24 @@ def _add_recipe(p):
     f.add_argument('--json', action='store_true', help='also print the recipe and the unresolved fields as JSON (stderr)')
     f.set_defaults(func=cmd_recipe_from_card)
 
+# %% ../nbs/11_cli.ipynb #c553fde9
+def cmd_model_derive_q4(args):
+    "Derive a 4-bit stand-in of a model into a new folder; print what was done."
+    from sts_study.models import derive_q4_stand_in
+    i = derive_q4_stand_in(args.src, args.dest, args.stands_in_for)
+    print(f"{args.dest}: quantised {i['quantised']} tensors (Q4_0, stored fp16), {i['unchanged']} unchanged, mean absolute change {i['mean_abs_error']:.3g}; "
+          f"a stand-in for {i['stands_in_for']} (README.md, stand-in.yaml)")
+
+def _add_model(p):
+    sub = p.add_subparsers(dest='model_cmd', required=True, metavar='{derive-q4}')
+    d = sub.add_parser('derive-q4', help='a 4-bit-derived stand-in of a model (Q4_0 on word embeddings and encoder linear weights, stored fp16)',
+                       description='Derive a stand-in the way the study\'s e5 stand-in was made: Q4_0 (blocks of 32, one fp16 scale, integers -8..7) on the '
+                                   'word embeddings and every encoder linear weight, dequantised and stored as fp16; the rest unchanged. Runs from the new '
+                                   'folder are labelled stand-in.')
+    d.add_argument('src', help='the model: a folder, a mirror copy, or a hub id (downloaded)'); d.add_argument('dest', help='the new folder (must not exist)')
+    d.add_argument('--for', dest='stands_in_for', metavar='HUB_ID', help='the model it stands in for (default: SRC)')
+    d.set_defaults(func=cmd_model_derive_q4)
+
 # %% ../nbs/11_cli.ipynb #c11r0001
 def cmd_runs(args):
     from sts_study.reproduce import list_runs
@@ -327,8 +360,9 @@ def _add_bench(p):
 # %% ../nbs/11_cli.ipynb #2bebc8b8
 COMMANDS = {'data': ('list and fetch the datasets', _add_data),
             'eval': ('evaluate a model on an STS split: ten metrics with bootstrap intervals', _add_eval),
-            'card': ('parse and compare model cards', _add_card),
+            'card': ('parse, compare and audit model cards', _add_card),
             'recipe': ('turn a model card into a recipe', _add_recipe),
+            'model': ('derive a 4-bit stand-in from a model', _add_model),
             'reproduce': ('reproduce a card or a recipe file end to end into a run folder (papermill)', _add_reproduce),
             'train': ('the same run without papermill, in one process or N under torchrun (DDP): sts-study train CARD --out DIR --nproc N', _add_train),
             'resume': ('continue a failed or interrupted run in its own folder from its last checkpoint', _add_resume),

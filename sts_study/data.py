@@ -14,8 +14,8 @@ from .sources import get_source, fetch
 
 # %% auto #0
 __all__ = ['NLI_LABELS', 'READERS', 'FILE_FORMATS', 'LABEL_MAPS', 'DataError', 'read_table', 'read_korsts', 'read_hebrew_stsb',
-           'read_kornli', 'read_jsonl', 'read_hebnli', 'load_dataset', 'data_spec', 'describe_source', 'load_data',
-           'nli_to_triplets', 'nli_to_pairs', 'nli_to_entailment_pairs', 'dataset_stats', 'stats_details']
+           'read_kornli', 'read_jsonl', 'read_hebnli', 'read_stsb_csv', 'load_dataset', 'data_spec', 'describe_source',
+           'load_data', 'nli_to_triplets', 'nli_to_pairs', 'nli_to_entailment_pairs', 'dataset_stats', 'stats_details']
 
 # %% ../nbs/03_data.ipynb #c144f02b
 NLI_LABELS = ['entailment', 'neutral', 'contradiction']
@@ -101,7 +101,19 @@ def read_hebnli(path) -> list:
                         genre=r.get('genre', '')))
     return out
 
-READERS = {'korsts-tsv': read_korsts, 'hebrew-stsb-csv': read_hebrew_stsb, 'kornli-tsv': read_kornli, 'hebnli-jsonl': read_hebnli}
+def read_stsb_csv(path) -> list:
+    "STS-B CSV rows without a header (`sentence1,sentence2,score`, score 0-5, standard quoting) as canonical STS dicts."
+    out = []
+    with open(path, encoding='utf-8-sig', newline='') as fh:
+        for i, r in enumerate(csv.reader(fh), start=1):
+            if not r: continue
+            if len(r) != 3: raise DataError(path, i, ('sentence1', 'sentence2', 'score')[min(len(r), 3) - 1] if r else '<row>', f'expected 3 fields (sentence1, sentence2, score), found {len(r)}')
+            out.append(dict(sentence1=r[0], sentence2=r[1], raw_score=_score(path, i, r[2])))
+    if not out: raise DataError(path, 1, '<rows>', 'empty file')
+    return out
+
+READERS = {'korsts-tsv': read_korsts, 'hebrew-stsb-csv': read_hebrew_stsb, 'kornli-tsv': read_kornli, 'hebnli-jsonl': read_hebnli,
+           'stsb-csv': read_stsb_csv}
 
 # %% ../nbs/03_data.ipynb #16088c28
 def _nli_features(rows):

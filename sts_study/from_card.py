@@ -66,10 +66,11 @@ def identify_dataset(d:dict, # a dataset of a parsed card (`Card.datasets[i]`)
         except Exception: continue
         if not all(t in have for t in texts): continue
         kind = 'sts' if 'score' in ds.column_names else 'nli' if 'premise' in ds.column_names else 'other'
-        if kind == 'sts' and 'label' in (d.get('columns') or []):  # the card's label must be the pair's score
+        lab = next((c for c in ('label', 'score') if c in (d.get('columns') or [])), None)
+        if kind == 'sts' and lab:  # the card's label (or score) must be the pair's score: 0.7599999904632568 (float32) is 0.76
             score = {(a.strip(), b.strip()): s for a, b, s in zip(ds['sentence1'], ds['sentence2'], ds['score'])}
-            c0, c1 = [c for c in d['columns'] if c != 'label'][:2]
-            if not all(abs(score.get((s[c0].strip(), s[c1].strip()), -9) - float(s['label'])) < 1e-6 for s in d['samples']): continue
+            c0, c1 = [c for c in d['columns'] if c != lab][:2]
+            if not all(abs(score.get((s[c0].strip(), s[c1].strip()), -9) - float(s[lab])) < 1e-6 for s in d['samples']): continue
         hits.append(dict(data=src, split=split, kind=kind, size=len(ds), found=f"all {len(texts)} sample texts in {describe_source(src, split)}"))
     hits.sort(key=lambda h: h['size'] != d.get('size'))
     return hits[0] if hits else None
@@ -77,21 +78,31 @@ def identify_dataset(d:dict, # a dataset of a parsed card (`Card.datasets[i]`)
 # %% ../nbs/12_from_card.ipynb #fc000013
 def _slug(s:str) -> str: return re.sub(r'[^a-z0-9]+', '-', str(s).lower()).strip('-') or 'train'
 
+def _logging_steps(c:Card) -> int|None:
+    "The training log's loss-row spacing when the card does not print `logging_steps` (None: fewer than two loss rows, or uneven)."
+    cols = c.training_logs.get('columns') or []
+    if 'Step' not in cols or 'Training Loss' not in cols: return None
+    s, l = cols.index('Step'), cols.index('Training Loss')
+    steps = [r[s] for r in log_values(c) if len(r) > l and isinstance(r[l], (int, float))]
+    gaps = {b - a for a, b in zip([0] + steps, steps)}
+    return gaps.pop() if len(steps) > 1 and len(gaps) == 1 else None
+
 def _train_entry(d:dict, i:int, sources) -> tuple:
     "A recipe `train` entry for a card dataset, and its unresolved fields."
     name = _slug(d['name']) if d.get('name') and d['name'] != 'Unnamed Dataset' else f'train-{i}'
     t = dict(name=name, loss=d.get('loss'), loss_params=d.get('loss_params') or {})
     unresolved = []
     if d.get('loss_source') and d['loss_source'] != d.get('loss'): unresolved.append((f'train[{name}].loss', f"the card trained a subclass of its own script ({d['loss_source']}); the library's {d['loss']} stands in"))
-    if d.get('hub_id'):
-        t.update(data={'hub': d['hub_id'], 'revision': d.get('revision'), 'split': 'train'}, convert='none')
-    elif (h := identify_dataset(d, sources)):
-        n_text = len([c for c in d.get('columns') or [] if c != 'label'])
-        conv = 'sts' if h['kind'] == 'sts' else ('triplets' if n_text == 3 else 'pairs') if h['kind'] == 'nli' else 'none'
+    hub = f"the card's hub dataset {d['hub_id']}" + (f"@{d['revision']}" if d.get('revision') else '') if d.get('hub_id') else None
+    if (h := identify_dataset(d, sources)):  # the card's rows in data the study reads offline (checksummed), a hub id or not
+        n_text = len([c for c in d.get('columns') or [] if c not in ('label', 'score')])
+        conv = ('none' if 'score' in (d.get('columns') or []) else 'sts') if h['kind'] == 'sts' else ('triplets' if n_text == 3 else 'pairs') if h['kind'] == 'nli' else 'none'
         t.update(data=h['data'], **({'split': h['split']} if h['split'] else {}), convert=conv)
         if conv == 'pairs': t['label_map'] = 'raw' if (d.get('stats', {}).get('label', {}).get('type') == 'int') else 'graded'
         t['unresolved'] = None
-        t['found'] = h['found'] + ('' if h['size'] == d.get('size') else f" ({h['size']:,} rows there, {d.get('size') or 0:,} in the card)")
+        t['found'] = (f'{hub}: ' if hub else '') + h['found'] + ('' if h['size'] == d.get('size') else f" ({h['size']:,} rows there, {d.get('size') or 0:,} in the card)")
+    elif d.get('hub_id'):
+        t.update(data={'hub': d['hub_id'], 'revision': d.get('revision'), 'split': 'train'}, convert='none')
     else:
         t.update(data=None, convert='none', unresolved=dict(columns=d.get('columns'), size=d.get('size'), samples=d.get('samples')))
         unresolved.append((f'train[{name}].data', f"the {'unnamed' if d.get('name') in (None, 'Unnamed Dataset') else repr(d['name'])} dataset ({d.get('size') or '?'} rows, columns {d.get('columns')}): its sample rows are in no data the study can reach"))
@@ -107,7 +118,8 @@ def _eval_sections(c:Card, train:list) -> tuple:
     notes = [f"the card also reports {e.get('evaluator') or e['task']} on {e['dataset']} ({e['bold'] or next(iter(e['metrics']), '')} "
              f"{e['metrics'].get(e['bold']) if e['bold'] else ''})" for e in others]
     reg = load_registry()
-    src = next((t['data'] for t in train if t.get('convert') == 'sts' and isinstance(t.get('data'), str) and t['data'] in reg), None)
+    src = next((t['data'] for t in train if t.get('convert') in ('sts', 'none') and isinstance(t.get('data'), str) and t['data'] in reg and reg[t['data']].kind == 'sts'), None)
+    if src and not sts: notes.append(f"the card reports no STS evaluation; the study evaluates on {src}'s dev and test splits")
     splits = reg[src].splits if src else []
     def bind(name, want):
         sp = next((s for s in splits if s.startswith(want)), None)
@@ -147,6 +159,7 @@ def recipe_from_card(card:Card|Path|str, # a parsed card or a card file
     model = model_from_card(c)
     if model['base'] is None: unresolved.append(('model.base', 'the card names no base model (trained from scratch or a local copy)'))
     args = dict(c.hyperparameters)
+    if 'logging_steps' not in args and (every := _logging_steps(c)) not in (None, 500): args['logging_steps'] = every  # the log's spacing (500: the default)
     epochs = args.get('num_train_epochs')
     last_epoch = max([r[0] for r in log_values(c) if r and isinstance(r[0], (int, float))] or [None], key=lambda x: x or 0)
     select, stop = 'last', None

@@ -5,7 +5,7 @@ Hugging Face hub), loading it, and the randomly initialised encoders that smoke 
 
 # %% ../nbs/02_models.ipynb #c0d3m003
 from __future__ import annotations
-import hashlib, tempfile
+import hashlib, json, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 import torch, yaml
@@ -15,11 +15,12 @@ from transformers import AutoModel, BertConfig, GteConfig, PreTrainedTokenizerFa
 from .settings import Settings, get_settings
 
 # %% auto #0
-__all__ = ['CPU_MODEL', 'SPECIAL_TOKENS', 'TINY', 'ARCHITECTURES', 'stand_ins', 'ResolvedModel', 'resolve_model', 'load_model',
-           'train_tokenizer', 'random_model', 'tiny_model']
+__all__ = ['CPU_MODEL', 'STAND_IN_FILE', 'SPECIAL_TOKENS', 'TINY', 'ARCHITECTURES', 'stand_ins', 'ResolvedModel', 'resolve_model',
+           'load_model', 'train_tokenizer', 'random_model', 'tiny_model', 'q4_0', 'q4_targets', 'derive_q4_stand_in']
 
 # %% ../nbs/02_models.ipynb #c0d3m006
 CPU_MODEL = 'intfloat/multilingual-e5-small'  # the `cpu` profile's base model: a small public multilingual encoder
+STAND_IN_FILE = 'stand-in.yaml'  # in a model folder: {for: hub id, note: ...}; runs from that folder are labelled stand-in
 
 def stand_ins(mirror:Path|str|None, # a local mirror folder (None: no mirror)
              ) -> dict: # hub id → {'path': folder, 'note': text}
@@ -71,6 +72,9 @@ def resolve_model(ref:str, # a folder, or a hub id `owner/name`
                  ) -> ResolvedModel:
     "Resolve `ref`: an existing folder → the mirror's copy → the mirror's declared stand-in → the hub id."
     p = Path(ref).expanduser()
+    if (p/STAND_IN_FILE).exists():  # a folder that says it stands in for another model (e.g. made by `derive_q4_stand_in`)
+        d = yaml.safe_load((p/STAND_IN_FILE).read_text(encoding='utf-8')) or {}
+        return ResolvedModel(ref, str(p.resolve()), 'stand-in', ' '.join(f"stands in for {d.get('for', '?')}: {d.get('note', '')}".split()))
     if p.exists(): return ResolvedModel(ref, str(p.resolve()), 'local')
     if ref.startswith(('.', '/', '~')) or ref.count('/') > 1: raise FileNotFoundError(f"model {ref!r} not found: no such folder")
     s = settings or get_settings()
@@ -145,3 +149,61 @@ def tiny_model(texts:list, # the run's training text: the tokenizer is trained o
                seed:int=0, max_seq_length:int=64) -> SentenceTransformer:
     "The smoke profile's encoder: a random 2-layer BERT (hidden 32) with a WordPiece tokenizer trained on `texts`."
     return random_model(train_tokenizer(texts), 'bert', TINY, seed, max_seq_length)
+
+# %% ../nbs/02_models.ipynb #90d110c0
+def q4_0(w:torch.Tensor, # a 2-D weight (rows × columns, columns a multiple of 32)
+        ) -> torch.Tensor:
+    "`w` rounded through Q4_0 row by row (blocks of 32, one fp16 scale each, integers −8…7), dequantised to fp16."
+    if w.dim() != 2 or w.shape[1] % 32: raise ValueError(f'q4_0: a 2-D weight whose rows are a multiple of 32 long, not {tuple(w.shape)}')
+    b = w.detach().float().reshape(w.shape[0], -1, 32)
+    mx = b.gather(-1, b.abs().argmax(-1, keepdim=True))  # each block's value of largest magnitude, with its sign
+    d = mx / -8
+    inv = torch.where(d != 0, 1 / d, torch.zeros_like(d))
+    q = torch.clamp(torch.floor(b * inv + 8.5), max=15) - 8
+    return (q * d.half().float()).reshape(w.shape).half()
+
+def q4_targets(model:torch.nn.Module) -> list:
+    "Names of the parameters Q4_0 applies to: the word embeddings and every linear weight of the encoder."
+    emb = model.get_input_embeddings()
+    out = [f'{n}.weight' for n, m in model.named_modules() if m is emb]
+    return out + [f'{n}.weight' for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) and 'encoder' in n.split('.')]
+
+def derive_q4_stand_in(src:str, # a model: folder, mirror copy or hub id (see `resolve_model`)
+                       dest:Path|str, # the new folder (must not exist)
+                       stands_in_for:str|None=None, # the hub id it stands in for (default: `src`)
+                      ) -> dict:
+    "A 4-bit-derived stand-in of `src` in `dest` (Q4_0 on word embeddings and encoder linear weights, stored fp16), with a README; what was done."
+    import shutil, datetime
+    from safetensors.torch import load_file, save_file
+    r, dest = resolve_model(src), Path(dest)
+    if r.source == 'hub':  # with network: the hub's files, through the user's Hugging Face cache
+        from huggingface_hub import snapshot_download
+        r = ResolvedModel(src, snapshot_download(src), 'local')
+    if dest.exists(): raise FileExistsError(f'{dest} exists: choose a new folder')
+    st = SentenceTransformer(r.path, device='cpu')
+    mods = Path(r.path, 'modules.json')  # the Transformer module's folder inside the sentence-transformers folder
+    sub = json.loads(mods.read_text())[0].get('path', '') if mods.exists() else ''
+    wfile = Path(r.path, sub, 'model.safetensors')
+    if not wfile.exists(): raise FileNotFoundError(f'{wfile}: Q4_0 derivation reads safetensors weights')
+    shutil.copytree(r.path, dest)
+    tensors, names = load_file(str(wfile)), q4_targets(st[0].auto_model)
+    keys = {n: next((k for k in tensors if k == n or k.endswith('.' + n)), None) for n in names}
+    if miss := [n for n, k in keys.items() if k is None]: raise KeyError(f'{wfile}: no tensor for {miss[:3]}')
+    err = {}
+    for n, k in keys.items():
+        q = q4_0(tensors[k]); err[n] = float((q.float() - tensors[k].float()).abs().mean()); tensors[k] = q.contiguous()
+    save_file(tensors, str(dest/sub/'model.safetensors'), metadata={'format': 'pt'})
+    info = dict(source=r.record(), source_weights_sha256=r.weights_sha256(), stands_in_for=stands_in_for or r.asked, quantised=len(keys),
+                unchanged=len(tensors) - len(keys), mean_abs_error=sum(err.values()) / len(err), date=datetime.date.today().isoformat())
+    note = f"4-bit-derived {info['stands_in_for']}: Q4_0 on the word embeddings and the {len(keys) - 1} encoder linear weights, dequantised to fp16"
+    (dest/STAND_IN_FILE).write_text(yaml.safe_dump({'for': info['stands_in_for'], 'note': note}, sort_keys=False))
+    (dest/'README.md').write_text(
+        f"# A 4-bit-derived stand-in for {info['stands_in_for']}\n\nMade by `sts_study.models.derive_q4_stand_in` (`sts-study model derive-q4`) on {info['date']} "
+        f"from `{r.path}` ({r.source}; weights sha256 `{info['source_weights_sha256']}`).\n\n"
+        f"- **Q4_0** on {len(keys)} tensors (the word embeddings and every linear weight of the encoder): each row in blocks of 32 values, "
+        "one fp16 scale a block (d = the block's value of largest magnitude / −8), signed 4-bit integers −8…7 (q = min(15, ⌊x/d + 8.5⌋) − 8); "
+        "dequantised (q·d) and stored as fp16.\n"
+        f"- **Unchanged** ({info['unchanged']} tensors): biases, LayerNorms, position and token-type embeddings, the pooler.\n"
+        f"- Mean absolute change of a quantised weight: {info['mean_abs_error']:.3g}.\n\n"
+        "It is NOT the original model: results from it are a stand-in's (`stand-in.yaml` says so to the study, which labels every run from it).\n")
+    return info

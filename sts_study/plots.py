@@ -14,7 +14,8 @@ import seaborn as sns
 from scipy import stats
 
 # %% auto #0
-__all__ = ['plot_training', 'plot_scatter', 'plot_metric_bars', 'plot_consumption', 'plot_lr_schedules', 'plot_seed_differences']
+__all__ = ['plot_training', 'plot_scatter', 'plot_metric_bars', 'plot_consumption', 'plot_lr_schedules', 'plot_loss_comparison',
+           'plot_loss_curves', 'plot_seed_differences']
 
 # %% ../nbs/08_plots.ipynb #5d920198
 sns.set_theme(style='whitegrid', context='notebook')
@@ -88,6 +89,34 @@ def plot_lr_schedules(schedules:dict, # label → learning rate of each step
     for lab, st in (marks or {}).items(): ax.axvline(st, color='grey', ls=':', lw=1); ax.text(st, ax.get_ylim()[1] * 0.95, f' {lab}', fontsize=8, va='top')
     ax.set_xlabel('step'); ax.set_ylabel('learning rate'); ax.ticklabel_format(axis='y', style='sci', scilimits=(0, 0))
     ax.legend(fontsize=8, loc='upper right'); ax.set_title(title or 'learning-rate schedules')
+    return _save(fig, path)
+
+# %% ../nbs/08_plots.ipynb #5100fcb4
+def plot_loss_comparison(d:dict, # `card.loss_comparison(...)`
+                         title:str='', path=None):
+    "Published and reproduced training loss against step (top), their relative difference with the ±tol band (bottom)."
+    rows = [x for x in d['rows'] if x['reproduced'] is not None]
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(7, 5), sharex=True, gridspec_kw=dict(height_ratios=[2, 1]))
+    ax.plot([x['step'] for x in d['rows']], [x['published'] for x in d['rows']], marker='o', ms=4, lw=1, label='published')
+    ax.plot([x['step'] for x in rows], [x['reproduced'] for x in rows], marker='.', ms=4, lw=1, ls='--', label='reproduced')
+    ax.set_ylabel('training loss'); ax.legend(fontsize=8)
+    bx.axhspan(-100 * d['tol'], 100 * d['tol'], color='tab:green', alpha=0.15, lw=0)
+    bx.bar([x['step'] for x in rows], [100 * x['rel'] for x in rows], width=max(1, 0.6 * min((b['step'] - a['step'] for a, b in zip(rows, rows[1:])), default=1)), color='tab:gray')
+    bx.axhline(0, color='black', lw=0.8); bx.set_ylabel('relative (%)'); bx.set_xlabel('step')
+    ax.set_title(title or f"training loss: {d['within']} of {d['n']} rows within {d['tol']:.0%}")
+    fig.tight_layout(); plt.close(fig)
+    return _save(fig, path)
+
+# %% ../nbs/08_plots.ipynb #d64052b7
+def plot_loss_curves(curves:dict, # label → (steps, losses), e.g. one a seed
+                     published:tuple|None=None, # (steps, losses) of the published card
+                     title:str='', path=None):
+    "Training loss against step: each curve a thin line, the published rows as black dots on top."
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for lab, (st, lo) in curves.items(): ax.plot(st, lo, lw=1, alpha=0.8, label=lab)
+    if published: ax.plot(*published, 'o', color='black', ms=3, label='published')
+    ax.set_xlabel('step'); ax.set_ylabel('training loss'); ax.legend(fontsize=8); ax.set_title(title or 'training loss')
+    fig.tight_layout(); plt.close(fig)
     return _save(fig, path)
 
 # %% ../nbs/08_plots.ipynb #fd3cd1d0

@@ -20,7 +20,7 @@ __all__ = ['RECIPES', 'CARDS', 'RENAMED', 'NO_EQUIVALENT', 'CONVERTERS', 'WRAPPE
 
 # %% ../nbs/05_recipe.ipynb #84ef01b5
 RECIPES = Path(str(files('sts_study')/'recipes'))
-CARDS = {'korean-gte': 'korean-gte-kornli-korsts.md', 'hebrew-mbert': 'hebrew-mbert-hebnli.md'}
+CARDS = {'korean-gte': 'korean-gte-kornli-korsts.md', 'hebrew-mbert': 'hebrew-mbert-hebnli.md', 'english-minilm': 'english-minilm-stsb.md'}
 
 class RecipeError(ValueError):
     "A recipe that cannot run: every problem, each naming its key and the recipe."

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from .settings import get_settings
 from .recipe import load_recipe, check_recipe, CARDS, Recipe
-from .card import Card, read_card, card_from_run, render_card, reproduction_section, published_metrics, card_diff, md_table
+from .card import Card, read_card, card_from_run, render_card, reproduction_section, published_metrics, card_diff, md_table, loss_comparison, loss_comparison_markdown, stats_comparison
 from .metrics import METRICS
 from .train import epoch_plan, reported, reported_cosine, run_recipe, signals_to
 from . import plots
@@ -163,10 +163,18 @@ def write_outputs(run:dict, # the run record from `run_recipe`
     d = card_diff(pub, card)
     hp = md_table(['argument', 'published', 'reproduced'], [[k, v['a'], v['b']] for k, v in d['hyperparameters'].items()]) if d['hyperparameters'] else 'none'
     fv = md_table(['package', 'published', 'reproduced'], [[k, v['a'], v['b']] for k, v in d['framework_versions'].items()])
+    lc, sc = loss_comparison(pub, out/'log.csv'), stats_comparison(pub, card)
+    logs = f"\n\n#### Training loss, published vs reproduced\n\n{loss_comparison_markdown(lc)}" if lc['n'] else ''
+    st = ("\n\n#### Dataset statistics, published vs reproduced (first 1,000 rows, the run's tokenizer)\n\n"
+          + f"{sum(x['equal'] for x in sc)} of {len(sc)} column statistics equal the card's.\n\n"
+          + md_table(['dataset', 'column', 'published', 'reproduced', 'equal'], [{**x, 'equal': 'yes' if x['equal'] else 'no'} for x in sc])) if sc else ''
     (out/'comparison.md').write_text(f"# {run['card']}: published vs reproduced ({run['profile']}{' / ' + run['variant'] if run['variant'] else ''})\n\n"
-        + repro + f"\n\n#### Hyperparameters that differ\n\n{hp}\n\n#### Framework versions\n\n{fv}\n")
+        + repro + logs + st + f"\n\n#### Hyperparameters that differ\n\n{hp}\n\n#### Framework versions\n\n{fv}\n")
     pl = out/'plots'
     title = f"{run['card']} ({run['profile']}{', stand-in model' if run['stand_in'] else ''})"
+    if lc['compared']: plots.plot_loss_comparison(lc, title=f"{title}: training loss, {lc['within']} of {lc['n']} published rows within {lc['tol']:.0%}", path=pl/'loss_vs_published.png')
+    metrics['loss_vs_published'] = {k: lc[k] for k in ('n', 'compared', 'within', 'tol', 'largest')} if lc['n'] else None
+    metrics['stats_vs_published'] = dict(equal=sum(x['equal'] for x in sc), n=len(sc)) if sc else None
     plots.plot_training(out/'log.csv', title=f'{title}: training', path=pl/'training.png')
     plots.plot_scatter(reported_cosine(run, 'dev'), run['gold']['dev'], title=f'{title} dev', path=pl/'scatter_dev.png')
     plots.plot_metric_bars(pubm, sel['dev']['metrics'], run['before']['dev']['metrics'], title=f'{title}: dev metrics', path=pl/'metrics.png')

@@ -65,6 +65,8 @@ def build_train_data(r:Recipe, seed:int=42) -> DatasetDict:
         nli = {'premise', 'hypothesis', 'label'}
         need = {'triplets': nli, 'pairs': nli, 'entailment-pairs': nli, 'sts': {'sentence1', 'sentence2', 'score'}}.get(conv, set())
         if need - cols: raise ValueError(f"train[{t['name']}]: convert {conv} needs columns {sorted(need)}; {describe_source(t['data'], t.get('split'))} has {ds.column_names}")
+        if t.get('label_map') == 'raw' and 'raw_score' in cols:  # STS scores as the source gives them (0-5), not divided: card H's bug on STS data
+            ds = ds.remove_columns('score').rename_column('raw_score', 'score')
         if conv == 'triplets': ds = nli_to_triplets(ds, seed=seed)
         elif conv == 'pairs': ds = nli_to_pairs(ds, t.get('label_map') or 'graded')
         elif conv == 'entailment-pairs': ds = nli_to_entailment_pairs(ds)
@@ -81,7 +83,8 @@ def check_labels(r:Recipe, data:DatasetDict) -> list:
     notes = []
     for t in r.train:
         if t['loss'] != 'CosineSimilarityLoss': continue
-        lab = np.asarray(data[t['name']]['label'], dtype=float)
+        ds = data[t['name']]
+        lab = np.asarray(ds['label' if 'label' in ds.column_names else 'score'], dtype=float)
         if lab.min() < 0 or lab.max() > 1:
             msg = (f"{t['name']}: CosineSimilarityLoss with labels in [{lab.min():g}, {lab.max():g}], outside cosine's [0, 1] target range "
                    f"(label_map {t.get('label_map')!r}); {int((lab > 1).sum()):,} of {len(lab):,} targets are unreachable")
@@ -399,7 +402,7 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                architecture=str(model), output_dim=model.get_embedding_dimension(), max_seq_length=model.max_seq_length,
                recipe=dataclasses.asdict(r), optimizer=dict(builder=opt.get('builder', 'trainer'), implementation=impl, **(fit_info or {})), selection=selection, reused=reused, other_evaluations=dict(before=extra_before, after=extra_after) if extra else None,
                best=_summary(chosen) if chosen else None, before=_summary(before), after=_summary(after),
-               cosine={'dev': after['dev']['cosine'], 'test': after['test']['cosine'], 'dev_before': before['dev']['cosine'],
+               cosine={'dev': after['dev']['cosine'], 'test': after['test']['cosine'], 'dev_before': before['dev']['cosine'], 'test_before': before['test']['cosine'],
                        **({'dev_best': chosen['dev']['cosine'], 'test_best': chosen['test']['cosine']} if chosen else {})},
                gold={'dev': list(dev['score']), 'test': list(test['score'])})
     if rank0: (out/'run.json').write_text(json.dumps(rec, indent=1, default=str))

@@ -34,7 +34,7 @@ def check_complete(folder):
 def test_wheel_ships_cards_notebook_recipes(installed):
     pkg = installed/'sts_study'
     for f in ('cards/korean-gte-kornli-korsts.md', 'cards/hebrew-mbert-hebnli.md', 'notebooks/reproduce.ipynb',
-              'recipes/korean-gte.yaml', 'recipes/hebrew-mbert.yaml', 'templates/card.md.j2', 'sources.yaml'):
+              'cards/english-minilm-stsb.md', 'recipes/english-minilm.yaml', 'recipes/korean-gte.yaml', 'recipes/hebrew-mbert.yaml', 'templates/card.md.j2', 'sources.yaml'):
         assert (pkg/f).is_file(), f
     assert (pkg/'cards/korean-gte-kornli-korsts.md').read_bytes() == (ROOT/'sts_study/cards/korean-gte-kornli-korsts.md').read_bytes()
 

@@ -1,0 +1,109 @@
+"The positive control (card M: all-MiniLM-L6-v2 on STS-B English, its real model and data) end to end."
+import json, re, subprocess, sys
+from pathlib import Path
+import numpy as np, pytest
+from conftest import ROOT, MIRROR, run_cli, needs_mirror, slow
+
+MINILM = 'sentence-transformers/all-MiniLM-L6-v2'
+needs_minilm = pytest.mark.skipif(MIRROR is None or not (MIRROR/MINILM/'model.safetensors').exists(), reason=f'no mirror copy of {MINILM} (set STS_STUDY_MIRROR)')
+
+@needs_minilm
+def test_zero_shot_stsb_test_equals_stock_and_mteb():
+    "STS-B English test through the study's metrics equals stock sentence-transformers' evaluator within 1e-6 (ten values), and MTEB's published 0.8203."
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+    from sts_study.data import load_data
+    from sts_study.metrics import evaluate, METRICS
+    from sts_study.models import load_model
+    test = load_data('stsb-en', 'test')
+    assert len(test) == 1379
+    ours = evaluate(load_model(MINILM), test, n_resamples=10)['metrics']
+    stock = SentenceTransformer(str(MIRROR/MINILM), device='cpu')
+    lib = EmbeddingSimilarityEvaluator(test['sentence1'], test['sentence2'], test['score'], name='t',
+                                       similarity_fn_names=['cosine', 'manhattan', 'euclidean', 'dot'])(stock)
+    for k in METRICS: assert abs(ours[k] - lib[f't_{k}']) < 1e-6, (k, ours[k], lib[f't_{k}'])
+    assert round(ours['spearman_cosine'], 4) == 0.8203
+
+@needs_mirror
+def test_card_m_smoke_run_compares_row_by_row_and_carries_hub_metadata(tmp_path):
+    "Card M on smoke with the card's logging: its comparison lists the 43 published loss rows and the 3 column statistics; its card loads with huggingface_hub."
+    out = tmp_path/'m'
+    r = run_cli('reproduce', 'english-minilm', '--profile', 'smoke', '--out', out, '-p', 'args.max_steps', '100', '-p', 'args.logging_steps', '50')
+    assert r.returncode == 0, r.stderr[-3000:]
+    cmp = (out/'comparison.md').read_text()
+    loss = cmp.split('#### Training loss, published vs reproduced\n\n', 1)[1].split('\n####', 1)[0]
+    assert loss.startswith('0 of 43 published loss rows agree within 5% relative (41 have no reproduced row); the largest difference is at step ')
+    assert len(re.findall(r'^\| [\d,]+ +\| \d\.\d{4} ', loss, re.M)) == 43  # every published row, reproduced beside it where the run logged that step
+    assert re.search(r'^\| 100 +\| 0\.1391 \| 0\.0217 +\| \d\.\d{4} ', loss, re.M)
+    stats = cmp.split('#### Dataset statistics, published vs reproduced', 1)[1].split('\n####', 1)[0]
+    assert [m for m in re.findall(r'^\| glue +\| (\w+) ', stats, re.M)] == ['sentence1', 'sentence2', 'score']
+    m = json.loads((out/'metrics.json').read_text())
+    assert (m['loss_vs_published']['n'], m['loss_vs_published']['compared'], m['stats_vs_published']['n']) == (43, 2, 3)
+    assert (out/'plots'/'loss_vs_published.png').exists()
+    from huggingface_hub import ModelCard
+    card = ModelCard.load(out/'README.md')
+    assert (card.data.base_model, card.data.language, card.data.datasets) == ('tiny', ['en'], ['nyu-mll/glue'])
+    assert sorted({e.dataset_type for e in card.data.eval_results}) == ['sts-dev', 'sts-test'] and len(card.data.eval_results) == 20
+    assert card.data.eval_results[10].metric_value == m['test']['pearson_cosine']
+
+def _run_folder(root, seed, stand_in, variant, max_steps, noise, rng, gold):
+    "A complete control run folder, as far as the control notebook reads it: STATUS, run.json, metrics.json, log.csv."
+    f = root/f"english-minilm-cpu-{'q4' if stand_in else 'real'}-{variant or 'scaled'}-{max_steps}-{seed}"; f.mkdir()
+    cos = {sp: (np.asarray(g) + rng.normal(0, noise, len(g))).tolist() for sp, g in gold.items()}
+    from sts_study.metrics import METRICS
+    ev = {sp: {'n': len(g), 'metrics': {k: 0.8 for k in METRICS}, 'ci': {k: [0.78, 0.82] for k in METRICS}} for sp, g in gold.items()}
+    run = dict(card='english-minilm', profile='cpu', variant=variant, seed=seed, stand_in=stand_in, recipe={'args': {'max_steps': max_steps}},
+               steps=2157 if max_steps < 0 else max_steps, wall_seconds=600.0, train_sizes={'glue': 5749}, selection={'rule': 'last'}, best=None,
+               model_source={'asked': 'sentence-transformers/all-MiniLM-L6-v2', 'stand_in': stand_in}, before=ev, after=ev, gold=gold,
+               cosine={**cos, 'dev_before': (np.asarray(gold['dev']) + rng.normal(0, .3 + .1 * stand_in, len(gold['dev']))).tolist(),
+                       'test_before': (np.asarray(gold['test']) + rng.normal(0, .3 + .1 * stand_in, len(gold['test']))).tolist()})
+    (f/'run.json').write_text(json.dumps(run))
+    (f/'metrics.json').write_text(json.dumps({'loss_vs_published': {'n': 43, 'within': 42, 'tol': 0.05, 'largest': {'step': 750, 'published': 0.0161, 'reproduced': 0.0155, 'rel': -0.037}},
+                                              'stats_vs_published': {'equal': 3, 'n': 3}}))
+    (f/'log.csv').write_text('step,epoch,loss\n' + ''.join(f'{s},0,{0.03 - s * 1e-5}\n' for s in range(50, 2151, 50)))
+    (f/'STATUS').write_text('complete\n')
+    return f.name
+
+def test_control_notebook_rewrites_readme_from_run_folders(tmp_path):
+    "nbs/control.ipynb on 15 synthetic control run folders: every folder named, the loss table per seed, the calibration table with 4 questions, 2 figures."
+    rng = np.random.default_rng(0)
+    gold = {'dev': rng.random(120).tolist(), 'test': rng.random(100).tolist()}
+    runs = tmp_path/'runs'; runs.mkdir()
+    names = [_run_folder(runs, s, False, None, -1, .3, rng, gold) for s in (42, 1, 2)]
+    names += [_run_folder(runs, s, si, v, 400, n, rng, gold) for s in (42, 1, 2)
+              for si, v, n in ((False, None, .3), (True, None, .4), (False, 'raw-scores', .9), (True, 'raw-scores', 1.0))]
+    readme = tmp_path/'README.md'
+    readme.write_text('# kept\n<!-- control:begin -->\nstale\n<!-- control:end -->\nkept too\n')
+    r = subprocess.run([str(Path(sys.executable).parent/'papermill'), str(ROOT/'nbs/control.ipynb'), str(tmp_path/'out.ipynb'),
+                        '-p', 'runs_dir', str(runs), '-p', 'readme', str(readme), '-p', 'n_resamples', '50'], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    text = re.sub(r' +', ' ', readme.read_text())
+    assert text.startswith('# kept\n') and text.endswith('kept too\n') and 'stale' not in text
+    assert all(f'`{n}`' in text for n in names)
+    assert text.count('| 42 of 43 | step 750: 0.0161 published, 0.0155 reproduced (-3.7%) |') == 3
+    assert [q for q in re.findall(r'^\| (zero-shot|fine-tuned[^|]*|card H\'s bug[^|]*) \|', text, re.M)] == [
+        'zero-shot', 'fine-tuned, scores / 5', "card H's bug, real model: raw 0–5 − scores / 5", "card H's bug, stand-in: raw 0–5 − scores / 5"]
+    assert "- Card H's bug on both models: dev: raw − scaled is -" in text and 'MTEB publishes 0.8203' in text
+    assert sorted(p.name for p in (tmp_path/'docs/control').glob('*.png')) == ['loss-seeds.png', 'stand-in-vs-real.png']
+
+def test_derive_q4_cli_makes_a_labelled_stand_in(tmp_path):
+    "`sts-study model derive-q4` on a tiny saved encoder: a folder that resolves as a stand-in, with its README; an existing folder is refused (exit 1)."
+    from sts_study.models import random_model, train_tokenizer, TINY, resolve_model
+    random_model(train_tokenizer(['a small text to tokenise', 'another one']), 'bert', TINY, seed=0).save(str(tmp_path/'tiny'))
+    r = run_cli('model', 'derive-q4', tmp_path/'tiny', tmp_path/'q4', '--for', 'org/tiny')
+    assert r.returncode == 0, r.stderr
+    assert 'quantised 13 tensors' in r.stdout
+    assert resolve_model(str(tmp_path/'q4')).stand_in and (tmp_path/'q4'/'README.md').read_text().startswith('# A 4-bit-derived stand-in for org/tiny')
+    r = run_cli('model', 'derive-q4', tmp_path/'tiny', tmp_path/'q4')
+    assert r.returncode == 1 and 'exists' in r.stderr
+
+@slow
+@needs_minilm
+def test_card_m_cpu_reproduces_the_published_log(tmp_path):
+    "Card M's whole run on the cpu profile (about 12 minutes on 2 cores): at least 90% of the 43 loss rows within 5%, every dataset statistic equal."
+    out = tmp_path/'m'
+    r = run_cli('reproduce', 'english-minilm', '--profile', 'cpu', '--out', out, timeout=3600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((out/'metrics.json').read_text())
+    assert m['steps'] == 2157 and m['loss_vs_published']['compared'] == 43 and m['loss_vs_published']['within'] >= 39, m['loss_vs_published']
+    assert m['stats_vs_published'] == {'equal': 3, 'n': 3}
