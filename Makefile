@@ -51,7 +51,7 @@ findings: install
 # stand-in, scores / 5 and raw 0-5 scores, each seed, CAL_STEPS steps each: a complete short schedule, not a prefix), then
 # nbs/control.ipynb over outputs/, which rewrites the README's "Positive control" section and its figures (docs/control/).
 CONTROL_SEEDS ?= 42 1 2
-CAL_STEPS ?= 400
+CAL_STEPS ?= 200
 STAND_IN ?= data/stand-ins/all-MiniLM-L6-v2-q4
 control: install
 	test -d $(STAND_IN) || $(BIN)/sts-study model derive-q4 sentence-transformers/all-MiniLM-L6-v2 $(STAND_IN)

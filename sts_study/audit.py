@@ -179,7 +179,15 @@ def _loss_kind(d:dict) -> tuple:
     return (name,) + LOSS_TARGETS.get(name, (None, None))
 
 def _label_verdict(d:dict) -> tuple:
-    "(verdict, one line, values) for one training dataset's labels against its loss."
+    "(verdict, one line, values) for one training dataset's labels against its loss; a loss of the card's own script (`__main__.X`) cannot be judged by the library's."
+    v, line, vals = _library_label_verdict(d)
+    own = d.get('loss_source') or ''
+    if v == FIRES and own.startswith('__main__.'):
+        return UNKNOWN, f"{line}, if `{own}` behaves as the library's {d.get('loss')}: the card trained its own subclass, whose code is not in the card", vals
+    return v, line, vals
+
+def _library_label_verdict(d:dict) -> tuple:
+    "(verdict, one line, values) for one training dataset's labels against its loss, the loss being the library's."
     name, kind, rng = _loss_kind(d)
     f = label_facts(d)
     if name is None: return UNKNOWN, 'the card names no loss', {}

@@ -316,6 +316,8 @@ def _add_model(p):
 def cmd_runs(args):
     from sts_study.reproduce import list_runs
     root = args.dir or get_settings().outputs
+    from pathlib import Path
+    if args.dir and not Path(root).is_dir(): raise FileNotFoundError(f'{root}: no such folder of run folders')  # exit 1, not an empty list
     rows = list_runs(root)
     if args.json: print(json.dumps(rows, indent=1)); return
     if not rows: print(f'no run folders under {root}: `sts-study reproduce CARD --profile smoke` makes one'); return

@@ -5,7 +5,7 @@ two cards' recipes need (NLI → triplets, NLI → labelled pairs), and dataset 
 
 # %% ../nbs/03_data.ipynb #6bab0a97
 from __future__ import annotations
-import csv, json, math, random
+import csv, io, json, math, random
 from collections import Counter
 from pathlib import Path
 import numpy as np
@@ -13,9 +13,10 @@ from datasets import Dataset, ClassLabel, Features, Value
 from .sources import get_source, fetch
 
 # %% auto #0
-__all__ = ['NLI_LABELS', 'READERS', 'FILE_FORMATS', 'LABEL_MAPS', 'DataError', 'read_table', 'read_korsts', 'read_hebrew_stsb',
-           'read_kornli', 'read_jsonl', 'read_hebnli', 'read_stsb_csv', 'load_dataset', 'data_spec', 'describe_source',
-           'load_data', 'nli_to_triplets', 'nli_to_pairs', 'nli_to_entailment_pairs', 'dataset_stats', 'stats_details']
+__all__ = ['NLI_LABELS', 'READERS', 'FILE_FORMATS', 'LABEL_MAPS', 'DataError', 'read_text', 'read_table', 'read_korsts',
+           'read_hebrew_stsb', 'read_kornli', 'read_jsonl', 'read_hebnli', 'read_stsb_csv', 'load_dataset', 'data_spec',
+           'describe_source', 'load_data', 'nli_to_triplets', 'nli_to_pairs', 'nli_to_entailment_pairs',
+           'dataset_stats', 'stats_details']
 
 # %% ../nbs/03_data.ipynb #c144f02b
 NLI_LABELS = ['entailment', 'neutral', 'contradiction']
@@ -27,14 +28,20 @@ class DataError(ValueError):
         super().__init__(f"{path}, line {line}, field {field!r}: {msg}")
 
 # %% ../nbs/03_data.ipynb #86c5f513
+def read_text(path:Path|str) -> str:
+    "A file's text as UTF-8 (a BOM dropped); a file that is not UTF-8 is a DataError naming its line and byte."
+    raw = Path(path).read_bytes()
+    try: return raw.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        raise DataError(path, raw[:e.start].count(b'\n') + 1, '<encoding>', f'not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}): save the file as UTF-8') from None
+
 def read_table(path:Path|str, # a TSV or CSV file with a header row
                required:list, # columns that must be in the header
                delimiter:str='\t', # '\t' for TSV, ',' for CSV
                quoting:int=csv.QUOTE_NONE, # QUOTE_NONE for KorSTS/KorNLI, QUOTE_MINIMAL for CSV
               ) -> list:
     "Rows of a delimited file as `(line_number, dict)`, checking the header and every row's field count."
-    with open(path, encoding='utf-8-sig', newline='') as fh:
-        rows = list(csv.reader(fh, delimiter=delimiter, quoting=quoting))
+    rows = list(csv.reader(io.StringIO(read_text(path), newline=''), delimiter=delimiter, quoting=quoting))
     if not rows: raise DataError(path, 1, '<header>', 'empty file')
     header = rows[0]
     for c in required:
@@ -81,13 +88,12 @@ def read_kornli(path) -> list:
 def read_jsonl(path) -> list:
     "(line number, object) of each non-blank line of a JSON-lines file; a line that is not a JSON object is a DataError."
     out = []
-    with open(path, encoding='utf-8-sig') as fh:
-        for i, line in enumerate(fh, start=1):
-            if not line.strip(): continue
-            try: r = json.loads(line)
-            except json.JSONDecodeError as e: raise DataError(path, i, '<json>', f'invalid JSON ({e.msg})') from None
-            if not isinstance(r, dict): raise DataError(path, i, '<json>', 'each line must be a JSON object')
-            out.append((i, r))
+    for i, line in enumerate(read_text(path).split('\n'), start=1):
+        if not line.strip(): continue
+        try: r = json.loads(line)
+        except json.JSONDecodeError as e: raise DataError(path, i, '<json>', f'invalid JSON ({e.msg})') from None
+        if not isinstance(r, dict): raise DataError(path, i, '<json>', 'each line must be a JSON object')
+        out.append((i, r))
     return out
 
 def read_hebnli(path) -> list:
@@ -104,11 +110,10 @@ def read_hebnli(path) -> list:
 def read_stsb_csv(path) -> list:
     "STS-B CSV rows without a header (`sentence1,sentence2,score`, score 0-5, standard quoting) as canonical STS dicts."
     out = []
-    with open(path, encoding='utf-8-sig', newline='') as fh:
-        for i, r in enumerate(csv.reader(fh), start=1):
-            if not r: continue
-            if len(r) != 3: raise DataError(path, i, ('sentence1', 'sentence2', 'score')[min(len(r), 3) - 1] if r else '<row>', f'expected 3 fields (sentence1, sentence2, score), found {len(r)}')
-            out.append(dict(sentence1=r[0], sentence2=r[1], raw_score=_score(path, i, r[2])))
+    for i, r in enumerate(csv.reader(io.StringIO(read_text(path), newline='')), start=1):
+        if not r: continue
+        if len(r) != 3: raise DataError(path, i, ('sentence1', 'sentence2', 'score')[min(len(r), 3) - 1] if r else '<row>', f'expected 3 fields (sentence1, sentence2, score), found {len(r)}')
+        out.append(dict(sentence1=r[0], sentence2=r[1], raw_score=_score(path, i, r[2])))
     if not out: raise DataError(path, 1, '<rows>', 'empty file')
     return out
 

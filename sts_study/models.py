@@ -142,7 +142,7 @@ def random_model(tokenizer, # a tokenizer (e.g. `train_tokenizer(...)`); its siz
     torch.manual_seed(seed)
     with tempfile.TemporaryDirectory(prefix='random-') as d:
         AutoModel.from_config(cfg).save_pretrained(d); tokenizer.save_pretrained(d)
-        t = modules.Transformer(d, max_seq_length=max_seq_length, model_args={'attn_implementation': attn})
+        t = modules.Transformer(d, max_seq_length=max_seq_length, model_kwargs={'attn_implementation': attn})
         return SentenceTransformer(modules=[t, modules.Pooling(t.get_embedding_dimension(), pooling)], device=device)
 
 def tiny_model(texts:list, # the run's training text: the tokenizer is trained on it

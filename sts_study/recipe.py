@@ -204,7 +204,9 @@ def data_problem(key:str, # where the data is named, e.g. train[korsts]
         if not p.exists(): return f"{key}.data: no such file {p}"
         if d['format'] in ('csv', 'tsv') and d.get('columns'):
             import csv
-            with open(p, encoding='utf-8-sig', newline='') as fh: header = next(csv.reader(fh, delimiter=d.get('delimiter') or (',' if d['format'] == 'csv' else '\t')), [])
+            try:
+                with open(p, encoding='utf-8-sig', newline='') as fh: header = next(csv.reader(fh, delimiter=d.get('delimiter') or (',' if d['format'] == 'csv' else '\t')), [])
+            except UnicodeDecodeError as e: return f"{key}.data: {p} is not UTF-8 (byte at offset {e.start}): save the file as UTF-8"
             if miss := [c for c in d['columns'].values() if c not in header]: return f"{key}.data: {p} has no column(s) {miss} (header: {header})"
     return None
 
@@ -250,6 +252,10 @@ def recipe_problems(r:Recipe) -> list:
     for k in ('stop_after_steps', 'stop_after_epochs'):
         if (p := _type_problem(k, getattr(r, k), 0)): out.append(p)
     if not isinstance(r.model.get('base'), str) or not r.model.get('base'): out.append(f"model.base: a hub id, a folder, 'tiny' or 'random', not {r.model.get('base')!r}")
+    elif r.model['base'] not in ('tiny', 'random'):
+        from sts_study.models import resolve_model
+        try: resolve_model(r.model['base'])  # a folder that is not there is refused here, before any run folder exists
+        except FileNotFoundError as e: out.append(f'model.base: {e}')
     return out
 
 def check_recipe(r:Recipe) -> Recipe:

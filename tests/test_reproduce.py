@@ -32,10 +32,10 @@ def test_reproduce_cli_and_papermill_agree(tmp_path):
 @needs_mirror
 def test_failed_run_is_marked_and_never_overwritten(tmp_path):
     out = tmp_path/'run'
-    # a model that is nowhere: the recipe is valid, the run fails inside the notebook
-    r = run_cli('reproduce', 'hebrew-mbert', '--profile', 'smoke', '--out', out, '-p', 'model.base', './no/such/model')
+    # a hub model that is nowhere (the hub offline): the recipe is valid, the run fails inside the notebook
+    r = run_cli('reproduce', 'hebrew-mbert', '--profile', 'smoke', '--out', out, '-p', 'model.base', 'nobody/no-such-model', env={'HF_HUB_OFFLINE': '1'})
     assert r.returncode != 0
-    assert (out/'STATUS').read_text().startswith('failed') and 'no/such/model' in (out/'STATUS').read_text()
+    assert (out/'STATUS').read_text().startswith('failed') and 'nobody/no-such-model' in (out/'STATUS').read_text()
     assert not (out/'metrics.json').exists() and (out/'run.ipynb').exists()
     before = sorted(p.name for p in out.iterdir())
     r2 = run_cli('reproduce', 'hebrew-mbert', '--profile', 'smoke', '--out', out)
@@ -76,7 +76,8 @@ def test_findings_with_no_runs_says_what_it_needs(tmp_path):
 
 @pytest.mark.parametrize('key,value,says', [('args.learning_rat', '2e-5', "args.learning_rat: unknown training argument (did you mean 'learning_rate'?)"),
                                             ('args.learning_rate', 'abc', "args.learning_rate: expected a number, got 'abc' (str)"),
-                                            ('stop_after_step', '3', "did you mean 'stop_after_steps'?")])
+                                            ('stop_after_step', '3', "did you mean 'stop_after_steps'?"),
+                                            ('model.base', './no/such/model', "model.base: model './no/such/model' not found: no such folder")])
 def test_bad_override_fails_before_any_folder(tmp_path, key, value, says):
     "A bad -p override: exit 2, the key named (with the nearest known one), and no run folder."
     r = run_cli('reproduce', 'hebrew-mbert', '--profile', 'smoke', '-p', key, value, env={'STS_STUDY_OUTPUTS': tmp_path/'outputs'})

@@ -1,8 +1,6 @@
-"The engine: resume after an interruption, determinism, and two-process DDP (gloo) on CPU."
-import json, os, subprocess, sys
-from pathlib import Path
+"The engine: resume after an interruption and determinism (two-process DDP: tests/test_long_runs.py, through `sts-study train --nproc 2`)."
 import pytest
-from conftest import needs_mirror, slow, ROOT, MIRROR
+from conftest import needs_mirror, slow
 
 @needs_mirror
 def test_resume_matches_uninterrupted(tmp_path):
@@ -18,28 +16,6 @@ def test_resume_matches_uninterrupted(tmp_path):
     for split in ('dev', 'test'):
         for k, v in full['after'][split]['metrics'].items():
             assert abs(resumed['after'][split]['metrics'][k] - v) < 1e-6, (split, k)
-
-DDP = '''
-import json, sys
-from sts_study.recipe import load_recipe
-from sts_study.train import run_recipe
-import torch.distributed as dist
-rec = run_recipe(load_recipe('hebrew-mbert', 'smoke'), sys.argv[1], n_resamples=10, save_model=False)
-import os, pathlib  # one file a process: two processes printing to one pipe can interleave their lines
-pathlib.Path(sys.argv[2], f"result-{os.environ.get('RANK', '0')}.json").write_text(json.dumps({'steps': rec['steps'], 'world': dist.get_world_size() if dist.is_initialized() else 1}))
-'''
-
-@needs_mirror
-def test_ddp_two_cpu_processes(tmp_path):
-    script = tmp_path/'ddp.py'; script.write_text(DDP)
-    env = {**os.environ, 'STS_STUDY_MIRROR': str(MIRROR), 'OMP_NUM_THREADS': '1'}
-    p = subprocess.run([str(Path(sys.executable).parent/'torchrun'), '--nproc_per_node', '2', '--master_port', '29533', str(script), str(tmp_path/'run'), str(tmp_path)],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr[-3000:]
-    res = [json.loads(f.read_text()) for f in sorted(tmp_path.glob('result-*.json'))]
-    assert len(res) == 2 and all(r['world'] == 2 for r in res)
-    # 96 pairs, batch 16 per process, 2 processes: 3 steps instead of 6 on one
-    assert all(r['steps'] == 3 for r in res)
 
 @needs_mirror
 @slow
