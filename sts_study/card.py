@@ -411,13 +411,14 @@ def loss_comparison(published:Card, # the published card (its Training Logs)
                          rel=None if rep is None or pub == 0 else (rep - pub) / pub))
     got = [x for x in rows if x['rel'] is not None]
     largest = max(got, key=lambda x: abs(x['rel'])) if got else None
-    return dict(rows=rows, n=len(rows), compared=len(got), within=sum(abs(x['rel']) <= tol for x in got), tol=tol, largest=largest)
+    return dict(rows=rows, n=len(rows), compared=len(got), within=sum(abs(x['rel']) <= tol for x in got), tol=tol, largest=largest,
+                printed=sum(round(x['reproduced'], 4) == x['published'] for x in got))  # equal to the 4 decimals sentence-transformers prints
 
 def loss_comparison_markdown(d:dict) -> str:
     "The loss comparison as a summary line and a table (published, reproduced, relative difference)."
     if not d['n']: return 'The published card has no training-loss rows.'
     lg = d['largest']
-    head = (f"{d['within']} of {d['n']} published loss rows agree within {d['tol']:.0%} relative"
+    head = (f"{d['within']} of {d['n']} published loss rows agree within {d['tol']:.0%} relative, {d['printed']} to the 4 decimals the card prints"
             + (f" ({d['n'] - d['compared']} have no reproduced row)" if d['compared'] < d['n'] else '')
             + (f"; the largest difference is at step {lg['step']:,}: {lg['published']:.4f} published, {lg['reproduced']:.4f} reproduced ({lg['rel']:+.1%})." if lg else '.'))
     t = md_table(['Step', 'Epoch', 'Published', 'Reproduced', 'Relative'], [[f"{x['step']:,}", '-' if x['epoch'] is None else f"{x['epoch']:.4f}", f"{x['published']:.4f}",

@@ -212,17 +212,11 @@ def _card(card:str) -> str:
 
 def cmd_train(args):
     "Train without papermill; with --nproc N > 1, start N processes under torchrun (DDP), each running this command."
-    import os, shutil, socket, subprocess
-    from pathlib import Path
-    from sts_study.reproduce import train_run, parse_overrides
+    import os
+    from sts_study.reproduce import train_run, parse_overrides, launch_torchrun
     if args.nproc > 1 and 'LOCAL_RANK' not in os.environ:
         if not args.out: raise ValueError('--nproc needs --out (every process writes to the same run folder)')
-        with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-        argv = list(sys.argv[1:])
-        i = argv.index('--nproc'); del argv[i:i+2]
-        torchrun = shutil.which('torchrun', path=str(Path(sys.executable).parent)) or shutil.which('torchrun')
-        cmd = [torchrun, '--nproc_per_node', str(args.nproc), '--master_port', str(port), shutil.which('sts-study', path=str(Path(sys.executable).parent)) or sys.argv[0], *argv]
-        raise SystemExit(subprocess.call(cmd))
+        raise SystemExit(launch_torchrun(args.nproc, args.argv))  # each process runs this same command line (it sees LOCAL_RANK)
     _report(lambda: train_run(_card(args.card), args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out), quiet=int(os.environ.get('RANK', '0')) != 0)
 
 def cmd_resume(args):
@@ -334,12 +328,12 @@ def cmd_bench(args):
     from sts_study.bench import bench, engine_vs_stock
     if args.vs_stock:
         with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs: keep stdout for the result
-            r = engine_vs_stock(args.vs_stock, args.profile, args.steps if args.steps != 20 else 40, device=args.device, repeats=args.repeats)
+            r = engine_vs_stock(args.vs_stock, args.profile, args.steps or 40, device=args.device, repeats=args.repeats)
         if args.json: print(json.dumps(r, indent=1, default=str)); return
         print(f"{r['card']} ({r['profile']}), {r['steps']} steps on {r['device']} ({r['threads']} threads): train_runtime study {r['study']} s "
               f"({r['study_optimizer'].get('implementation')} AdamW), stock sentence-transformers {r['stock']} s ({r['stock_optim']}); ratio {r['ratio']}")
         return
-    rows = bench(args.shape, args.batch_size, args.variants.split(','), steps=args.steps, warmup=args.warmup,
+    rows = bench(args.shape, args.batch_size, args.variants.split(','), steps=args.steps or 20, warmup=args.warmup,
                  parity_steps=args.parity_steps, tol=args.tol, tiny=args.tiny, device=args.device)
     if args.json: print(json.dumps(rows, indent=1)); return
     print(f"{args.shape}, batch {args.batch_size}, on {rows[0]['device']} ({'tiny' if args.tiny else 'full-size'} model)")
@@ -350,7 +344,7 @@ def cmd_bench(args):
 
 def _add_bench(p):
     p.add_argument('--shape', choices=['gte-k', 'mbert-h'], default='gte-k', help="card K's gte shape or card H's mBERT shape")
-    p.add_argument('--batch-size', type=int, default=8); p.add_argument('--steps', type=int, default=20); p.add_argument('--warmup', type=int, default=5)
+    p.add_argument('--batch-size', type=int, default=8); p.add_argument('--steps', type=int, help='timed steps (default 20; with --vs-stock 40)'); p.add_argument('--warmup', type=int, default=5)
     p.add_argument('--variants', default='fp32,bf16,bf16+compile', help='comma-separated; first is the reference (fp32). Parts: bf16, compile, eager, flash')
     p.add_argument('--parity-steps', type=int, default=5); p.add_argument('--tol', type=float, default=0.05, help='max relative loss difference vs the reference')
     p.add_argument('--tiny', action='store_true', help='2 layers, hidden 32 (CPU check of the harness)')
@@ -382,7 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv:list|None=None):
     "Entry point of the `sts-study` console script."
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the command line as given (`train --nproc N` runs it again in each process)
     try: return args.func(args)
     except RecipeError as e: print(f'sts-study: error: {e}', file=sys.stderr); raise SystemExit(2)
     except (ChecksumError, MissingFileError, DataError, KeyError, FileNotFoundError, FileExistsError, ValueError) as e:

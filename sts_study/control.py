@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 from .metrics import METRICS, pooled_comparison
-from .card import md_table
+from .card import Card, md_table, loss_comparison
 from .findings import latest_runs, seed_comparison, verdict, run_rows
 
 # %% auto #0
@@ -36,14 +36,15 @@ def control_runs(runs:list, # run records (`reproduce.collect_runs`)
     return {k: sorted(latest_runs(v), key=lambda r: (r['variant'], r['seed'])) for k, v in out.items()}
 
 # %% ../nbs/15_control.ipynb #891649a1
-def loss_rows(whole:list, # the whole runs (`control_runs(...)['whole']`), with `metrics_json` (`reproduce.load_run`)
+def loss_rows(whole:list, # the whole runs (`control_runs(...)['whole']`)
+              published:Card, # card M (its Training Logs)
              ) -> list:
-    "One row a whole run: seed, published loss rows within 5%, the largest difference, the run folder."
+    "One row a whole run, its log.csv against the card's: seed, rows within 5%, rows equal to the printed decimals, the largest difference, the run folder."
     rows = []
     for r in sorted(whole, key=lambda r: r['seed']):
-        lv = r['metrics_json'].get('loss_vs_published') or {}
+        lv = loss_comparison(published, Path(r['folder'])/'log.csv')
         lg = lv.get('largest')
-        rows.append({'seed': r['seed'], 'loss rows within 5%': f"{lv.get('within')} of {lv.get('n')}",
+        rows.append({'seed': r['seed'], 'loss rows within 5%': f"{lv['within']} of {lv['n']}", 'equal to the printed 4 decimals': f"{lv['printed']} of {lv['n']}",
                      'largest difference': f"step {lg['step']:,}: {lg['published']:.4f} published, {lg['reproduced']:.4f} reproduced ({lg['rel']:+.1%})" if lg else '-',
                      'run folder': f"`{Path(r['folder']).name}`"})
     return rows
@@ -105,7 +106,8 @@ def bug_agreement(cal:list, # `calibration(...)`
             f" (real {verdict(r)}; stand-in {verdict(s)})")
 
 # %% ../nbs/15_control.ipynb #10dd0836
-def control_section(runs:list, # run records (`reproduce.collect_runs`, with `metrics_json`)
+def control_section(runs:list, # run records (`reproduce.collect_runs`)
+                    published:Card, # card M
                     figures:dict|None=None, # name → relative path of a figure ('loss', 'calibration')
                     n_resamples:int=1000) -> str:
     "The README's positive-control section, from the run folders."
@@ -116,7 +118,7 @@ def control_section(runs:list, # run records (`reproduce.collect_runs`, with `me
            f"seeds {', '.join(str(r['seed']) for r in whole)}) and {len(cal)} calibration runs"
            + (f" of {cal[0]['steps']:,} steps each" if cal else '') + '. Intervals: 95%, paired bootstrap over the pairs; over seeds, a t interval.', '']
     if whole:
-        out += ["#### The card's training log, row by row", '', md_table(list(loss_rows(whole)[0]), loss_rows(whole)), '']
+        out += ["#### The card's training log, row by row", '', md_table(list(loss_rows(whole, published)[0]), loss_rows(whole, published)), '']
         if figures.get('loss'): out += [f"![card M: published loss rows among the reproduced seeds]({figures['loss']})", '']
         z = whole[0]['before']['test']['metrics']['spearman_cosine']
         out += ['#### STS-B English before and after training', '',

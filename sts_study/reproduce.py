@@ -22,7 +22,8 @@ from . import plots
 # %% auto #0
 __all__ = ['PRODUCTS', 'new_run_dir', 'set_status', 'run_process', 'get_status', 'parse_overrides', 'begin_run', 'finish_run',
            'published_card', 'write_outputs', 'run_options', 'notebook_path', 'forward_signals', 'progress_line',
-           'show_progress', 'reproduce', 'train_run', 'resume', 'load_run', 'collect_runs', 'list_runs']
+           'show_progress', 'reproduce', 'train_run', 'launch_torchrun', 'resume', 'load_run', 'collect_runs',
+           'list_runs']
 
 # %% ../nbs/09_reproduce.ipynb #66a9419a
 def new_run_dir(card:str, profile:str, variant:str|None=None, outputs:Path|None=None) -> Path:
@@ -173,7 +174,7 @@ def write_outputs(run:dict, # the run record from `run_recipe`
     pl = out/'plots'
     title = f"{run['card']} ({run['profile']}{', stand-in model' if run['stand_in'] else ''})"
     if lc['compared']: plots.plot_loss_comparison(lc, title=f"{title}: training loss, {lc['within']} of {lc['n']} published rows within {lc['tol']:.0%}", path=pl/'loss_vs_published.png')
-    metrics['loss_vs_published'] = {k: lc[k] for k in ('n', 'compared', 'within', 'tol', 'largest')} if lc['n'] else None
+    metrics['loss_vs_published'] = {k: lc[k] for k in ('n', 'compared', 'within', 'printed', 'tol', 'largest')} if lc['n'] else None
     metrics['stats_vs_published'] = dict(equal=sum(x['equal'] for x in sc), n=len(sc)) if sc else None
     plots.plot_training(out/'log.csv', title=f'{title}: training', path=pl/'training.png')
     plots.plot_scatter(reported_cosine(run, 'dev'), run['gold']['dev'], title=f'{title} dev', path=pl/'scatter_dev.png')
@@ -286,6 +287,16 @@ def train_run(card:str, # card id or recipe file
         if rank == 0: _mark_ended(out, e)
         raise
     return out
+
+def launch_torchrun(nproc:int, # processes (one a GPU; gloo on CPU)
+                    argv:list, # the `sts-study` command line each process runs, e.g. ['train', 'hebrew-mbert', '--out', 'D', '--nproc=2']
+                   ) -> int:
+    "Run `sts-study ARGV` in `nproc` processes under torchrun on a free local port; its exit code. Each process sees LOCAL_RANK (and does not launch again)."
+    import shutil, subprocess, sys
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    here = str(Path(sys.executable).parent)
+    torchrun = shutil.which('torchrun', path=here) or shutil.which('torchrun')
+    return subprocess.call([torchrun, '--nproc_per_node', str(nproc), '--master_port', str(port), shutil.which('sts-study', path=here) or 'sts-study', *argv])
 
 def resume(out:Path|str, # a failed or interrupted run folder
            progress:bool=True) -> Path:

@@ -63,9 +63,9 @@ def test_killed_run_shows_interrupted_and_resumes(tmp_path):
 
 @needs_mirror
 def test_train_two_processes_writes_one_run_folder(tmp_path):
-    "`sts-study train --nproc 2`: two CPU processes under torchrun (gloo, DDP), one complete run folder written by rank 0."
+    "`sts-study train --nproc=2`: two CPU processes under torchrun (gloo, DDP), one complete run folder written by rank 0."
     out = tmp_path/'ddp'
-    r = run_cli('train', 'hebrew-mbert', '--profile', 'smoke', '--out', out, '--nproc', '2', env={'OMP_NUM_THREADS': '1'}, cwd=tmp_path)
+    r = run_cli('train', 'hebrew-mbert', '--profile', 'smoke', '--out', out, '--nproc=2', env={'OMP_NUM_THREADS': '1'}, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert (out/'STATUS').read_text().startswith('complete')
     run = json.loads((out/'run.json').read_text())
