@@ -216,7 +216,12 @@ def cmd_train(args):
     from sts_study.reproduce import train_run, parse_overrides, launch_torchrun
     if args.nproc > 1 and 'LOCAL_RANK' not in os.environ:
         if not args.out: raise ValueError('--nproc needs --out (every process writes to the same run folder)')
-        raise SystemExit(launch_torchrun(args.nproc, args.argv))  # each process runs this same command line (it sees LOCAL_RANK)
+        argv, i = list(args.argv), 0  # each process runs this command line without --nproc (torchrun would take it for its own option)
+        while i < len(argv):
+            if argv[i] == '--nproc': del argv[i:i + 2]
+            elif argv[i].startswith('--nproc='): del argv[i]
+            else: i += 1
+        raise SystemExit(launch_torchrun(args.nproc, argv))
     _report(lambda: train_run(_card(args.card), args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out), quiet=int(os.environ.get('RANK', '0')) != 0)
 
 def cmd_resume(args):

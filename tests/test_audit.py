@@ -106,5 +106,6 @@ def test_not_a_card(tmp_path):
     assert r.stderr == 'sts-study: error: notes.md: not a sentence-transformers model card: no YAML front matter (the card must start with ---)\n'
     g = tmp_path/'post.md'
     g.write_text('---\ntitle: a post\ntags: [blog]\n---\n\n# A post\n')
-    r = run_cli('card', 'audit', g, '--json')
-    assert r.returncode == 2 and 'post.md: not a sentence-transformers model card: no sentence-transformers tag' in r.stderr and 'Traceback' not in r.stderr
+    err = io.StringIO()  # the same through `main` in process: exit 2 with --json too
+    with pytest.raises(SystemExit) as e, contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()): main(['card', 'audit', str(g), '--json'])
+    assert e.value.code == 2 and 'post.md: not a sentence-transformers model card: no sentence-transformers tag' in err.getvalue()

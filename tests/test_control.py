@@ -9,20 +9,20 @@ needs_minilm = pytest.mark.skipif(MIRROR is None or not (MIRROR/MINILM/'model.sa
 
 @needs_minilm
 def test_zero_shot_stsb_test_equals_stock_and_mteb():
-    "STS-B English test through the study's metrics equals stock sentence-transformers' evaluator within 1e-6 (ten values), and MTEB's published 0.8203."
+    "`sts-study eval` of the real MiniLM on STS-B English test: its ten values equal stock sentence-transformers' evaluator within 1e-6, and MTEB's published 0.8203."
+    r = run_cli('eval', '--model', MINILM, '--data', 'stsb-en', '--split', 'test', '--json', '--n-resamples', '10')
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert (out['n'], out['model_source']['source'], out['model_source']['stand_in']) == (1379, 'mirror', False)
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
     from sts_study.data import load_data
-    from sts_study.metrics import evaluate, METRICS
-    from sts_study.models import load_model
+    from sts_study.metrics import METRICS
     test = load_data('stsb-en', 'test')
-    assert len(test) == 1379
-    ours = evaluate(load_model(MINILM), test, n_resamples=10)['metrics']
-    stock = SentenceTransformer(str(MIRROR/MINILM), device='cpu')
     lib = EmbeddingSimilarityEvaluator(test['sentence1'], test['sentence2'], test['score'], name='t',
-                                       similarity_fn_names=['cosine', 'manhattan', 'euclidean', 'dot'])(stock)
-    for k in METRICS: assert abs(ours[k] - lib[f't_{k}']) < 1e-6, (k, ours[k], lib[f't_{k}'])
-    assert round(ours['spearman_cosine'], 4) == 0.8203
+                                       similarity_fn_names=['cosine', 'manhattan', 'euclidean', 'dot'])(SentenceTransformer(str(MIRROR/MINILM), device='cpu'))
+    for k in METRICS: assert abs(out['metrics'][k] - lib[f't_{k}']) < 1e-6, (k, out['metrics'][k], lib[f't_{k}'])
+    assert round(out['metrics']['spearman_cosine'], 4) == 0.8203
 
 @needs_mirror
 def test_card_m_smoke_run_compares_row_by_row_and_carries_hub_metadata(tmp_path):
@@ -88,16 +88,16 @@ def test_control_notebook_rewrites_readme_from_run_folders(tmp_path):
     assert "- Card H's bug on both models: dev: raw − scaled is -" in text and 'MTEB publishes 0.8203' in text
     assert sorted(p.name for p in (tmp_path/'docs/control').glob('*.png')) == ['loss-seeds.png', 'stand-in-vs-real.png']
 
-def test_derive_q4_cli_makes_a_labelled_stand_in(tmp_path):
-    "`sts-study model derive-q4` on a tiny saved encoder: a folder that resolves as a stand-in, with its README; an existing folder is refused (exit 1)."
+def test_derive_q4_cli_makes_a_labelled_stand_in(tmp_path, capsys):
+    "`sts-study model derive-q4` (the CLI's `main`, in process) on a tiny saved encoder: a folder that resolves as a stand-in, with its README; an existing folder is refused (exit 1)."
+    from sts_study.cli import main
     from sts_study.models import random_model, train_tokenizer, TINY, resolve_model
     random_model(train_tokenizer(['a small text to tokenise', 'another one']), 'bert', TINY, seed=0).save(str(tmp_path/'tiny'))
-    r = run_cli('model', 'derive-q4', tmp_path/'tiny', tmp_path/'q4', '--for', 'org/tiny')
-    assert r.returncode == 0, r.stderr
-    assert 'quantised 13 tensors' in r.stdout
+    main(['model', 'derive-q4', tmp_path/'tiny', tmp_path/'q4', '--for', 'org/tiny'])
+    assert 'quantised 13 tensors' in capsys.readouterr().out
     assert resolve_model(str(tmp_path/'q4')).stand_in and (tmp_path/'q4'/'README.md').read_text().startswith('# A 4-bit-derived stand-in for org/tiny')
-    r = run_cli('model', 'derive-q4', tmp_path/'tiny', tmp_path/'q4')
-    assert r.returncode == 1 and 'exists' in r.stderr
+    with pytest.raises(SystemExit) as e: main(['model', 'derive-q4', tmp_path/'tiny', tmp_path/'q4'])
+    assert e.value.code == 1 and 'exists' in capsys.readouterr().err
 
 @slow
 @needs_minilm

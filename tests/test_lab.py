@@ -72,16 +72,16 @@ def test_notebook_run_outside_cli_is_a_first_class_run(tmp_path):
     out = json.loads((tmp_path/'reproduce.ipynb').read_text())
     text = json.dumps([c.get('outputs') for c in out['cells']])
     assert 'IProgress not found' not in text and 'DeprecationWarning' not in text
-    # a forced failure (a model that is nowhere; the recipe itself is valid): the folder says failed, with the error
+    # a forced failure (a hub model that is nowhere, the hub offline; the recipe itself is valid): the folder says failed, with the error
     bad = json.loads(nb.read_text())
     p = next(c for c in bad['cells'] if 'parameters' in c['metadata'].get('tags', []))
-    p['source'] = ''.join(p['source']).replace('overrides = {}', "overrides = {'model': {'base': './no/such/model'}}")
+    p['source'] = ''.join(p['source']).replace('overrides = {}', "overrides = {'model': {'base': 'nobody/no-such-model'}}")
     (tmp_path/'bad.ipynb').write_text(json.dumps(bad))
     r = subprocess.run([str(BIN/'jupyter'), 'nbconvert', '--to', 'notebook', '--execute', tmp_path/'bad.ipynb', '--output-dir', tmp_path/'b'],
-                       env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+                       env={**env, 'HF_HUB_OFFLINE': '1'}, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert r.returncode != 0
     failed = [p.parent for p in (tmp_path/'outputs').glob('*/STATUS') if p.parent not in done]
-    assert len(failed) == 1 and (failed[0]/'STATUS').read_text().startswith('failed') and 'no/such/model' in (failed[0]/'STATUS').read_text()
+    assert len(failed) == 1 and (failed[0]/'STATUS').read_text().startswith('failed') and 'nobody/no-such-model' in (failed[0]/'STATUS').read_text()
     r = run_cli('runs', tmp_path/'outputs', '--json')
     assert r.returncode == 0, r.stderr
     assert sorted(x['status'] for x in json.loads(r.stdout)) == ['complete', 'failed']
