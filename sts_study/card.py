@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 # %% auto #0
 __all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'read_card', 'card_provenance', 'md_table',
            'render_card', 'card_diff', 'card_from_run', 'published_metrics', 'model_line', 'reproduction_section',
-           'loss_comparison', 'loss_comparison_markdown', 'stats_comparison']
+           'loss_log', 'loss_comparison', 'loss_comparison_markdown', 'stats_comparison']
 
 # %% ../nbs/07_card.ipynb #efe72d17
 class CardError(ValueError):
@@ -393,22 +393,23 @@ def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str
         f"#### Data drawn by the `{run.get('sampler')}` sampler\n\n{a}\n"
 
 # %% ../nbs/07_card.ipynb #46d63c14
+def loss_log(c:Card) -> list:
+    "(step, epoch or None, loss) of each training-log row that prints a training loss."
+    cols = c.training_logs.get('columns') or []
+    if 'Step' not in cols or 'Training Loss' not in cols: return []
+    s, l, e = cols.index('Step'), cols.index('Training Loss'), cols.index('Epoch') if 'Epoch' in cols else None
+    return [(int(r[s]), None if e is None else r[e], float(r[l])) for r in log_values(c) if len(r) > l and isinstance(r[l], (int, float))]
+
 def loss_comparison(published:Card, # the published card (its Training Logs)
                     log_csv:Path|str, # the run's log.csv
                     tol:float=0.05, # relative difference counted as agreement
                    ) -> dict:
     "Each published training-loss row beside the run's at the same step: rows, how many agree within `tol`, the largest difference."
-    cols = published.training_logs.get('columns') or []
-    if 'Step' not in cols or 'Training Loss' not in cols: return dict(rows=[], n=0, compared=0, within=0, tol=tol, largest=None)
-    s, l = cols.index('Step'), cols.index('Training Loss')
     ours = {int(r['step']): float(r['loss']) for r in _csv.DictReader(open(log_csv)) if r.get('loss')} if Path(log_csv).exists() else {}
     rows = []
-    for r in log_values(published):
-        if len(r) <= l or not isinstance(r[l], (int, float)): continue
-        step, pub = int(r[s]), float(r[l])
+    for step, epoch, pub in loss_log(published):
         rep = ours.get(step)
-        rows.append(dict(step=step, epoch=r[cols.index('Epoch')] if 'Epoch' in cols else None, published=pub, reproduced=rep,
-                         rel=None if rep is None or pub == 0 else (rep - pub) / pub))
+        rows.append(dict(step=step, epoch=epoch, published=pub, reproduced=rep, rel=None if rep is None or pub == 0 else (rep - pub) / pub))
     got = [x for x in rows if x['rel'] is not None]
     largest = max(got, key=lambda x: abs(x['rel'])) if got else None
     return dict(rows=rows, n=len(rows), compared=len(got), within=sum(abs(x['rel']) <= tol for x in got), tol=tol, largest=largest,

@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 import yaml
-from .card import Card, read_card, card_provenance, log_values
+from .card import Card, read_card, card_provenance, log_values, loss_log
 from .data import load_data, load_dataset, describe_source
 from .sources import load_registry, file_status
 from .recipe import Recipe, recipe_problems, TRAIN_KEYS
@@ -80,10 +80,7 @@ def _slug(s:str) -> str: return re.sub(r'[^a-z0-9]+', '-', str(s).lower()).strip
 
 def _logging_steps(c:Card) -> int|None:
     "The training log's loss-row spacing when the card does not print `logging_steps` (None: fewer than two loss rows, or uneven)."
-    cols = c.training_logs.get('columns') or []
-    if 'Step' not in cols or 'Training Loss' not in cols: return None
-    s, l = cols.index('Step'), cols.index('Training Loss')
-    steps = [r[s] for r in log_values(c) if len(r) > l and isinstance(r[l], (int, float))]
+    steps = [s for s, _, _ in loss_log(c)]
     gaps = {b - a for a, b in zip([0] + steps, steps)}
     return gaps.pop() if len(steps) > 1 and len(gaps) == 1 else None
 

@@ -203,10 +203,10 @@ def data_problem(key:str, # where the data is named, e.g. train[korsts]
         p = Path(d['path'])
         if not p.exists(): return f"{key}.data: no such file {p}"
         if d['format'] in ('csv', 'tsv') and d.get('columns'):
-            import csv
-            try:
-                with open(p, encoding='utf-8-sig', newline='') as fh: header = next(csv.reader(fh, delimiter=d.get('delimiter') or (',' if d['format'] == 'csv' else '\t')), [])
-            except UnicodeDecodeError as e: return f"{key}.data: {p} is not UTF-8 (byte at offset {e.start}): save the file as UTF-8"
+            import csv, io
+            from sts_study.data import read_text, DataError
+            try: header = next(csv.reader(io.StringIO(read_text(p), newline=''), delimiter=d.get('delimiter') or (',' if d['format'] == 'csv' else '\t')), [])
+            except DataError as e: return f"{key}.data: {e}"  # e.g. not UTF-8, with the line and byte
             if miss := [c for c in d['columns'].values() if c not in header]: return f"{key}.data: {p} has no column(s) {miss} (header: {header})"
     return None
 
