@@ -29,22 +29,25 @@ reproduce: install
 	$(BIN)/sts-study reproduce korean-gte --profile $(PROFILE)
 	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE)
 
-# the findings: each fix against the recipe it fixes, under the reading that trains (as-printed), over SEEDS; then
-# fit()'s reconstruction against as-printed (seed 42); then the findings notebook over outputs/, which also writes
-# the README's results section and its figures (docs/findings/). On the cpu profile card H's runs stop after
-# H_STEPS of its 181-step epoch so that `make findings` stays within 90 minutes on 2 cores (3,998 s, 17 runs, measured
-# on 2026-11-23).
+# the findings: each fix against the recipe it fixes, under both readings of the cards (fit()'s reconstruction, what
+# the cards ran, and the printed hyperparameters: `as-printed`), over SEEDS; then the findings notebook over outputs/,
+# which also writes the README's results section and its figures (docs/findings/). On the cpu profile every run is
+# its card's whole schedule compressed into F_STEPS steps with F_EVALS dev evaluations (the last): 30 runs, each
+# ~100 s of loading, evaluating (a pass over 1,500 dev pairs takes ~22 s on 2 cores) and writing, plus ~1.4 s a step, so that
+# `make findings` stays within 90 minutes on 2 cores. `make reproduce` runs the cpu profile's own, larger budget.
 SEEDS ?= 42 1 2
-H_STEPS ?= 100
-H_BUDGET := $(if $(filter cpu,$(PROFILE)),-p stop_after_steps $(H_STEPS))
+F_STEPS ?= 24
+F_EVALS ?= 1
+F_BUDGET := $(if $(filter cpu,$(PROFILE)),-p schedule.compress_to $(F_STEPS) -p schedule.max_evals $(F_EVALS))
+F_NB := $(if $(filter cpu,$(PROFILE)),-p budget $(F_STEPS))
 findings: install
-	set -e; for s in $(SEEDS); do \
-	  for v in as-printed as-printed+proportional; do $(BIN)/sts-study reproduce korean-gte --profile $(PROFILE) --variant $$v --seed $$s; done; \
-	  for v in as-printed as-printed+graded as-printed+mnrl-pairs; do $(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) --variant $$v --seed $$s $(H_BUDGET); done; \
-	done
-	$(BIN)/sts-study reproduce korean-gte --profile $(PROFILE)
-	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) $(H_BUDGET)
-	$(BIN)/papermill nbs/findings.ipynb $$($(BIN)/python -c "from sts_study.settings import get_settings; print(get_settings().outputs)")/findings.ipynb -p profile $(PROFILE) -p readme README.md
+	set -e; for s in $(SEEDS); do for r in "" as-printed; do \
+	  for v in "" proportional; do v2=$$(echo "$$r+$$v" | sed 's/^+//; s/+$$//'); \
+	    $(BIN)/sts-study reproduce korean-gte --profile $(PROFILE) $${v2:+--variant $$v2} --seed $$s $(F_BUDGET); done; \
+	  for v in "" graded mnrl-pairs; do v2=$$(echo "$$r+$$v" | sed 's/^+//; s/+$$//'); \
+	    $(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) $${v2:+--variant $$v2} --seed $$s $(F_BUDGET); done; \
+	done; done
+	$(BIN)/papermill nbs/findings.ipynb $$($(BIN)/python -c "from sts_study.settings import get_settings; print(get_settings().outputs)")/findings.ipynb -p profile $(PROFILE) -p readme README.md $(F_NB)
 
 # the positive control (card M: all-MiniLM-L6-v2 on STS-B English, its real model and data): derive the 4-bit stand-in,
 # card M's whole run (the cpu profile: the card's 2,157 steps) over CONTROL_SEEDS, then the calibration runs (real and

@@ -104,7 +104,7 @@ def engine_vs_stock(card:str='korean-gte', # the recipe
     from sts_study.recipe import load_recipe
     from sts_study.train import run_recipe, build_train_data, build_model, build_losses, pick_device
     device = pick_device(device)
-    r = load_recipe(card, profile, overrides={'stop_after_steps': steps, 'args': {'eval_steps': 10**6, 'logging_steps': steps}})
+    r = load_recipe(card, profile, overrides={'stop_after_steps': steps, 'schedule': {'compress_to': None}, 'args': {'eval_steps': 10**6, 'logging_steps': steps}})
     a = r.args
     out = dict(card=card, profile=profile, steps=steps, device=device, study=[], stock=[], threads=torch.get_num_threads())
     def stock(t):

@@ -13,8 +13,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 # %% auto #0
 __all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'read_card', 'card_provenance', 'md_table',
-           'render_card', 'card_diff', 'card_from_run', 'published_metrics', 'model_line', 'reproduction_section',
-           'loss_log', 'loss_comparison', 'loss_comparison_markdown', 'stats_comparison']
+           'render_card', 'card_diff', 'card_from_run', 'published_metrics', 'model_line', 'published_step',
+           'run_schedule', 'schedule_label', 'schedule_line', 'reproduction_section', 'loss_log', 'loss_comparison',
+           'loss_comparison_markdown', 'stats_comparison']
 
 # %% ../nbs/07_card.ipynb #efe72d17
 class CardError(ValueError):
@@ -356,6 +357,43 @@ def model_line(run:dict) -> str:
     pub = run.get('published_base')
     return asked + (f" (the card's base: `{pub}`)" if pub and pub != run['base_model'] else '')
 
+def published_step(c:Card) -> int|None:
+    "The last step of a card's training log: the step of the model it published (fit() wrote the card when it saved)."
+    cols = c.training_logs.get('columns') or []
+    steps = [r[cols.index('Step')] for r in log_values(c) if 'Step' in cols and isinstance(r[cols.index('Step')], (int, float))]
+    return int(max(steps)) if steps else None
+
+def run_schedule(run:dict) -> dict:
+    "A run's schedule record (runs from before compression existed: a prefix when their recipe stopped early, else the whole run)."
+    if run.get('schedule'): return run['schedule']
+    rec = run.get('recipe') or {}
+    if rec.get('stop_after_steps') or rec.get('stop_after_epochs'): return dict(kind='prefix', steps=run['steps'], of=run.get('max_steps') or run['steps'])
+    return dict(kind='whole', steps=run['steps'])
+
+def schedule_label(run:dict) -> str:
+    "The schedule a run trained on, in a few words: compressed (card steps → steps), a prefix, or the whole run."
+    s = run_schedule(run)
+    if s['kind'] == 'compressed': return f"card's {s['card_steps']:,} steps compressed to {s['steps']:,}" + (f", stopped at {run['steps']:,}" if run['steps'] < s['steps'] else '')
+    if s['kind'] == 'prefix': return f"first {s['steps']:,} of {s['of']:,} steps"
+    return f"whole run, {s['steps']:,} steps"
+
+def schedule_line(run:dict, # a run record
+                  published:Card|None=None, # the published card: its last logged step is mapped onto a compressed run
+                 ) -> str:
+    "Markdown: which schedule the run trained on; for a compressed run, where the card's published step falls in it."
+    s = run_schedule(run)
+    if s['kind'] == 'prefix': return (f"- **Schedule:** a prefix: the first {s['steps']:,} steps of the recipe's {s['of']:,}, at the rates the whole "
+                                      f"schedule has there (not the whole run)")
+    if s['kind'] != 'compressed': return f"- **Schedule:** the whole run, {s['steps']:,} steps"
+    ep = s['card_steps'] / s['card_steps_per_epoch']
+    line = (f"- **Schedule:** the card's whole run compressed: its {s['card_steps']:,} steps ({ep:g} epoch{'s' if ep != 1 else ''} of "
+            f"{s['card_steps_per_epoch']:,} on the card's {sum(s['card_sizes'].values()):,} rows) in {s['steps']:,} steps, one step for "
+            f"{s['scale']:.1f} of the card's: learning rate, evaluations (steps {', '.join(map(str, s['evals']))}: {len(s['evals'])} of the card's "
+            f"{s['card_evals']}) and best-on-dev at the same fractions of the run")
+    if published is not None and (p := published_step(published)):
+        line += f". The card's published step {p:,} of {s['card_steps']:,} is step {min(s['steps'], max(1, round(p / s['scale']))):,} here"
+    return line
+
 def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str:
     "Markdown: what ran, published vs reproduced metrics (delta, 95% CI), warnings and rows drawn per dataset."
     sel = reported(run)
@@ -363,7 +401,7 @@ def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str
     prof = run['profile'] + (f" / variant `{run['variant']}`" if run.get('variant') else '')
     lines = [f"- **Profile:** `{prof}`", '- **Base model:** ' + model_line(run),
              f"- **Seed:** {run['seed']}; **device:** {run['device']}" + (' (bf16)' if run.get('bf16') else ''),
-             f"- **Steps:** {run['steps']:,} (epoch {run['epochs']}); **wall time:** {run['wall_seconds']:,} s",
+             f"- **Steps:** {run['steps']:,} (epoch {run['epochs']}); **wall time:** {run['wall_seconds']:,} s", schedule_line(run, published),
              f"- **Git commit:** `{run.get('git_commit')}`" + (f"; **run folder:** `{run_dir}`" if run_dir else '')]
     for n in run.get('notes', []): lines.append(f"- **Profile note:** {n}")
     o = run.get('optimizer') or {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 from .metrics import pooled_comparison
-from .card import md_table
+from .card import md_table, schedule_label
 from .train import reported, reported_cosine
 
 # %% auto #0
@@ -67,7 +67,7 @@ def run_rows(runs:list, # run records
         s = reported(r)
         sc = lambda ev, sp: ev[sp]['metrics']['spearman_cosine']
         rows.append({'card': r['card'], 'recipe': (labels or {}).get((r['card'], r['variant']), r['variant'] or 'published recipe'), 'seed': r['seed'],
-                     'run folder': f"`{Path(r['folder']).name}`", 'steps': r['steps'], 'train rows': f"{sum(r['train_sizes'].values()):,}",
+                     'run folder': f"`{Path(r['folder']).name}`", 'schedule': schedule_label(r), 'train rows': f"{sum(r['train_sizes'].values()):,}",
                      'wall (s)': f"{r['wall_seconds']:.0f}",
                      **{f'{sp} zero-shot → tuned [95% CI]': f"{sc(r['before'], sp):.4f} → {_ci(sc(s, sp), s[sp]['ci']['spearman_cosine'])}" for sp in ('dev', 'test')}})
     return rows

@@ -15,8 +15,8 @@ from .data import data_spec, FILE_FORMATS
 
 # %% auto #0
 __all__ = ['RECIPES', 'CARDS', 'RENAMED', 'NO_EQUIVALENT', 'CONVERTERS', 'WRAPPERS', 'LOSS_PARAMS_RENAMED', 'TRAIN_KEYS',
-           'CHOICES', 'RecipeError', 'Recipe', 'load_recipe', 'training_args', 'known_losses', 'loss_problems',
-           'data_problem', 'recipe_problems', 'check_recipe']
+           'CHOICES', 'SCHEDULE_KEYS', 'RecipeError', 'Recipe', 'load_recipe', 'training_args', 'known_losses',
+           'loss_problems', 'data_problem', 'schedule_problems', 'recipe_problems', 'check_recipe']
 
 # %% ../nbs/05_recipe.ipynb #84ef01b5
 RECIPES = Path(str(files('sts_study')/'recipes'))
@@ -42,6 +42,7 @@ class Recipe:
     variant: str|None = None
     stop_after_epochs: int|None = None  # end after this many epochs (card K's published model is its epoch-1 state)
     stop_after_steps: int|None = None   # end after this many steps, the schedule unchanged (a CPU budget: the run's first N steps)
+    schedule: dict = field(default_factory=dict)  # {compress_to, card_sizes, max_evals}: the card's whole run in compress_to steps (see `train.compressed_plan`)
     allow_label_misuse: bool = False
     optimizer: dict = field(default_factory=dict)  # {builder: fit|trainer, st_version, lr, weight_decay, scheduler, warmup_steps}
     select: str = 'last'  # the model a run reports: 'last', or 'best_on_dev' (fit() with an output path saved the best)
@@ -210,6 +211,23 @@ def data_problem(key:str, # where the data is named, e.g. train[korsts]
             if miss := [c for c in d['columns'].values() if c not in header]: return f"{key}.data: {p} has no column(s) {miss} (header: {header})"
     return None
 
+SCHEDULE_KEYS = ('compress_to', 'card_sizes', 'max_evals')  # see `train.compressed_plan`
+
+def schedule_problems(r:Recipe) -> list:
+    "Problems of the recipe's `schedule` (a small profile's compressed run of the card), each naming its key."
+    s, out = r.schedule or {}, []
+    if not isinstance(s, dict): return [f"schedule: a mapping of {', '.join(SCHEDULE_KEYS)}, not {s!r}"]
+    for k, v in s.items():
+        if k not in SCHEDULE_KEYS: out.append(f"schedule.{k}: unknown key{_near(k, SCHEDULE_KEYS)}; known: {', '.join(SCHEDULE_KEYS)}")
+        elif k != 'card_sizes' and v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1): out.append(f"schedule.{k}: a positive integer, not {v!r}")
+    cs, names = s.get('card_sizes') or {}, [t.get('name') for t in r.train]
+    if not isinstance(cs, dict): return out + [f"schedule.card_sizes: rows of each training dataset in the card's run, e.g. {{{names[0] if names else 'name'}: 300067}}, not {cs!r}"]
+    for k, v in cs.items():
+        if k not in names: out.append(f"schedule.card_sizes.{k}: no training dataset of that name{_near(str(k), names)}; the recipe trains {', '.join(map(str, names))}")
+        elif not isinstance(v, int) or isinstance(v, bool) or v < 1: out.append(f"schedule.card_sizes.{k}: a positive number of rows, not {v!r}")
+    if cs and (miss := [n for n in names if n not in cs]): out.append(f"schedule.card_sizes: no rows for {', '.join(map(str, miss))} (every training dataset's, or none)")
+    return out
+
 def recipe_problems(r:Recipe) -> list:
     "Every problem that would stop `r` from running, each naming its key (empty: the recipe can run)."
     from sentence_transformers import SentenceTransformerTrainingArguments as A
@@ -251,6 +269,7 @@ def recipe_problems(r:Recipe) -> list:
         if (p := data_problem(sec, e.get('data'), e.get('split'))): out.append(p)
     for k in ('stop_after_steps', 'stop_after_epochs'):
         if (p := _type_problem(k, getattr(r, k), 0)): out.append(p)
+    out += schedule_problems(r)
     if not isinstance(r.model.get('base'), str) or not r.model.get('base'): out.append(f"model.base: a hub id, a folder, 'tiny' or 'random', not {r.model.get('base')!r}")
     elif r.model['base'] not in ('tiny', 'random'):
         from sts_study.models import resolve_model

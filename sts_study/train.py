@@ -23,8 +23,9 @@ from .recipe import Recipe, load_recipe, training_args, check_recipe, known_loss
 __all__ = ['FIT_DEFAULTS', 'FIT_SCHEDULERS', 'train_texts', 'build_model', 'model_source', 'build_train_data', 'check_labels',
            'make_loss', 'build_losses', 'CountingTrainer', 'CSVLog', 'write_progress', 'Progress', 'RunInterrupted',
            'signals_to', 'Preemption', 'StopAfter', 'use_fused', 'fit_t_total', 'fit_optimizers', 'EvalAtEpochEnd',
-           'BestOnDev', 'pick_device', 'versions', 'git_commit', 'seed_everything', 'reported', 'reported_cosine',
-           'run_recipe', 'epoch_plan', 'lr_schedule']
+           'BestOnDev', 'epoch_plan', 'card_run', 'compressed_plan', 'card_step', 'compress_lr', 'EvalAt',
+           'pick_device', 'versions', 'git_commit', 'seed_everything', 'reported', 'reported_cosine', 'run_recipe',
+           'lr_schedule']
 
 # %% ../nbs/06_train.ipynb #bb323b8d
 def train_texts(data:DatasetDict) -> list:
@@ -163,17 +164,31 @@ def write_progress(out:Path|str, # the run folder
     tmp = p.with_suffix('.tmp'); tmp.write_text(json.dumps(dict(phase=phase, time=round(time.time(), 1), **kw))); tmp.replace(p)
 
 class Progress(TrainerCallback):
-    "Training progress into out/PROGRESS at most once a second: step of total, epoch, last loss, estimated time left."
-    def __init__(self, out, stop_after_steps=None): self.out, self.stop, self.t0, self.s0, self.loss, self.last = Path(out), stop_after_steps, None, 0, None, 0.0
-    def on_train_begin(self, args, state, control, **kw): self.t0, self.s0 = time.time(), state.global_step
+    "Training progress into out/PROGRESS at most once a second (step of total, epoch, last loss, time left); with `bar`, a tqdm bar of the run's real total."
+    def __init__(self, out, stop_after_steps=None, stop_after_epochs=None,
+                 bar:bool=False, # show a bar (a run that stops early: the Trainer's own bar would count the whole schedule)
+                ):
+        self.out, self.stop, self.epochs, self.show, self.bar = Path(out), stop_after_steps, stop_after_epochs, bar, None
+        self.t0, self.s0, self.loss, self.last, self.total = None, 0, None, 0.0, None
+    def on_train_begin(self, args, state, control, **kw):
+        self.t0, self.s0 = time.time(), state.global_step
+        by_epochs = self.epochs and math.ceil(self.epochs * state.max_steps / args.num_train_epochs)
+        self.total = min(x for x in (state.max_steps, self.stop, by_epochs) if x)
+        if self.show and state.is_world_process_zero:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=self.total, initial=state.global_step, desc='training', unit='step')
     def on_log(self, args, state, control, logs=None, **kw):
         if logs and 'loss' in logs: self.loss = float(logs['loss'])
     def on_step_end(self, args, state, control, **kw):
-        total = min(x for x in (state.max_steps, self.stop) if x)
-        if time.time() - self.last < 1 and state.global_step < total: return
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+            if self.loss is not None: self.bar.set_postfix(loss=f'{self.loss:.4f}', refresh=False)
+        if time.time() - self.last < 1 and state.global_step < self.total: return
         self.last, done = time.time(), state.global_step - self.s0
-        eta = (time.time() - self.t0) / done * (total - state.global_step) if done else None
-        write_progress(self.out, 'training', step=state.global_step, total=total, epoch=round(state.epoch or 0, 3), loss=self.loss, eta_s=round(eta) if eta is not None else None)
+        eta = (time.time() - self.t0) / done * (self.total - state.global_step) if done else None
+        write_progress(self.out, 'training', step=state.global_step, total=self.total, epoch=round(state.epoch or 0, 3), loss=self.loss, eta_s=round(eta) if eta is not None else None)
+    def on_train_end(self, args, state, control, **kw):
+        if self.bar is not None: self.bar.close()
 
 class RunInterrupted(KeyboardInterrupt):
     "Training stopped on a signal after saving a checkpoint: the run can be resumed from it."
@@ -249,17 +264,86 @@ class EvalAtEpochEnd(TrainerCallback):
         if abs((state.epoch or 0) - round(state.epoch or 0)) < 1e-6: control.should_evaluate = True
 
 class BestOnDev(TrainerCallback):
-    "Save the model whenever the dev metric improves, as fit()'s `SaveModelCallback` did with an output path."
-    def __init__(self, path, metric:str='spearman_max'):
-        self.path, self.metric = Path(path), metric
-        f = self.path/'best.json'  # a resumed run continues from the best so far
-        self.best, self.step = (json.loads(f.read_text())[k] for k in ('value', 'step')) if f.exists() else (None, None)
+    "Keep the model's weights whenever the dev metric improves, as fit()'s `SaveModelCallback` kept the best: in memory, written only beside a checkpoint (for a resumed run)."
+    def __init__(self, path, # where the best weights go when a checkpoint is written (best.pt, best.json)
+                 metric:str='spearman_max', evaluator=None, # the dev evaluator (its embeddings of the best model are kept)
+                ):
+        self.path, self.metric, self.evaluator, self.dirty = Path(path), metric, evaluator, False
+        self.best = self.step = self.key = self.state = self.embeddings = None
+        if (f := self.path/'best.json').exists():  # a resumed run continues from the best so far
+            d = json.loads(f.read_text())
+            self.best, self.step, self.key = d['value'], d['step'], d.get('metric')
+            self.state = torch.load(self.path/'best.pt', weights_only=True)
     def on_evaluate(self, args, state, control, metrics=None, model=None, **kw):
-        if not state.is_world_process_zero: return
         for k, v in (metrics or {}).items():
             if k.endswith(self.metric) and (self.best is None or v > self.best):
-                self.best, self.step = float(v), state.global_step
-                model.save(str(self.path)); (self.path/'best.json').write_text(json.dumps(dict(value=self.best, step=self.step, metric=k)))
+                self.best, self.step, self.key, self.dirty = float(v), state.global_step, k, True
+                self.state = {n: t.detach().to('cpu', copy=True) for n, t in model.state_dict().items()}
+                last = getattr(self.evaluator, 'last', None)
+                self.embeddings = last['embeddings'] if last and last['steps'] == state.global_step else None
+    def on_save(self, args, state, control, **kw):
+        if not (self.dirty and state.is_world_process_zero): return
+        self.path.mkdir(parents=True, exist_ok=True)
+        torch.save(self.state, self.path/'best.pt')
+        (self.path/'best.json').write_text(json.dumps(dict(value=self.best, step=self.step, metric=self.key)))
+        self.dirty = False
+
+# %% ../nbs/06_train.ipynb #ccf9e127
+import math
+def epoch_plan(sizes:dict, # dataset → rows
+               batch_size:int, sampler:str='round_robin') -> dict:
+    "Steps per epoch and, per dataset, (rows drawn, rows available) for the round_robin or proportional sampler."
+    nb = {k: math.ceil(n / batch_size) for k, n in sizes.items()}
+    if sampler == 'round_robin':
+        m = min(nb.values())
+        return dict(steps=m*len(nb), rows={k: (min(n, m*batch_size), n) for k, n in sizes.items()})
+    if sampler == 'proportional': return dict(steps=sum(nb.values()), rows={k: (n, n) for k, n in sizes.items()})
+    raise ValueError(f'unknown sampler {sampler!r}')
+
+# %% ../nbs/06_train.ipynb #c338e7ac
+def card_run(r:Recipe, # the recipe
+             sizes:dict, # dataset → rows
+            ) -> dict:
+    "The run `r` makes on datasets of `sizes` when nothing stops it: steps an epoch, steps in all, evaluation steps (every eval_steps; fit() also at each epoch end)."
+    bs, ep = r.args['per_device_train_batch_size'], r.args['num_train_epochs']
+    per = epoch_plan(sizes, bs, r.args.get('multi_dataset_batch_sampler') or 'proportional')['steps']
+    total = r.args['max_steps'] if (r.args.get('max_steps') or 0) > 0 else math.ceil(per * ep)
+    every = training_args(r)['eval_steps']
+    evals = set(range(every, total + 1, every)) if r.args.get('eval_strategy', 'steps') == 'steps' else set()
+    if (r.optimizer or {}).get('builder') == 'fit' or r.args.get('eval_strategy') == 'epoch': evals |= {min(total, per * k) for k in range(1, math.ceil(ep) + 1)}
+    return dict(steps_per_epoch=per, steps=total, evals=sorted(evals))
+
+def compressed_plan(r:Recipe, # the recipe (its `schedule`)
+                    sizes:dict, # dataset → rows of this run's data (the card's length when `schedule.card_sizes` is not given)
+                   ) -> dict|None:
+    "The card's whole run mapped onto `schedule.compress_to` steps: scale (card steps a step), evaluation steps; None when `r` does not compress."
+    s = r.schedule or {}
+    if not s.get('compress_to'): return None
+    n, card_sizes = s['compress_to'], s.get('card_sizes') or sizes
+    ref = card_run(r, card_sizes)
+    evals = sorted({min(n, max(1, round(p * n / ref['steps']))) for p in ref['evals']} | {n})  # and the last step, whose dev score the run reports anyway
+    if (m := s.get('max_evals')) and len(evals) > m: evals = [evals[round((k + 1) * len(evals) / m) - 1] for k in range(m)]
+    return dict(kind='compressed', steps=n, card_steps=ref['steps'], card_steps_per_epoch=ref['steps_per_epoch'], card_sizes=dict(card_sizes),
+                scale=ref['steps'] / n, evals=evals, card_evals=len(ref['evals']))
+
+def card_step(plan:dict, # a `compressed_plan`
+              step:int, # a step of the card's run, e.g. its published evaluation
+             ) -> int:
+    "The step of the compressed run that stands for the card's `step`."
+    return min(plan['steps'], max(1, round(step / plan['scale'])))
+
+def compress_lr(sched, # a LambdaLR over the card's whole run (fit()'s WarmupLinear, the Trainer's linear, ...)
+                factor:float, # card steps a compressed step
+               ) -> torch.optim.lr_scheduler.LambdaLR:
+    "The same schedule `factor` times faster: step s trains at the rate the card's schedule gives step s × factor."
+    return torch.optim.lr_scheduler.LambdaLR(sched.optimizer, [lambda s, f=f: f(s * factor) for f in sched.lr_lambdas])
+
+class EvalAt(TrainerCallback):
+    "Evaluate, and write a checkpoint, at the given steps (a compressed run's evaluation points)."
+    def __init__(self, steps): self.steps = set(steps)
+    def on_step_end(self, args, state, control, **kw):
+        if state.global_step in self.steps: control.should_evaluate = control.should_save = True
+
 
 # %% ../nbs/06_train.ipynb #0b95e748
 def pick_device(device:str|None=None) -> str:
@@ -344,23 +428,31 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     if 'tensorboard' in ([report_to] if isinstance(report_to, str) else report_to): os.environ['TENSORBOARD_LOGGING_DIR'] = str(out/'tensorboard')
     if ta.get('optim', 'adamw_torch_fused') in ('adamw_torch', 'adamw_torch_fused'):  # the card's AdamW, fused where torch has it
         ta['optim'] = 'adamw_torch_fused' if use_fused(r.optimizer, device.split(':')[0]) else 'adamw_torch'
-    args = SentenceTransformerTrainingArguments(output_dir=str(out/'checkpoints'), seed=seed, data_seed=seed, report_to=report_to,
-                                                bf16=use_bf16, use_cpu=device == 'cpu', save_strategy='steps', save_steps=ta['eval_steps'],
-                                                save_total_limit=2, **{k: v for k, v in ta.items() if k not in ('bf16', 'use_cpu', 'seed')})
     sizes = {k: len(v) for k, v in data.items()}
+    plan = compressed_plan(r, sizes)  # a small profile: the card's whole run in plan['steps'] steps
+    if plan:  # the Trainer's own schedule (the as-printed reading) over plan['steps'] is the card's, compressed; its warm-up is scaled
+        ta.update(max_steps=plan['steps'], eval_strategy='no')  # evaluations and checkpoints at the card's mapped points (EvalAt)
+        if (w := ta.get('warmup_steps')) and w >= 1: ta['warmup_steps'] = round(w / plan['scale']) if w / plan['scale'] >= 1 else w / plan['card_steps']
+    stops_early = bool(r.stop_after_steps or r.stop_after_epochs)
+    if stops_early: ta['disable_tqdm'] = True  # the Trainer's bar would count the whole schedule: Progress shows the run's own total
+    saving = dict(save_strategy='no') if plan else dict(save_strategy='steps', save_steps=ta['eval_steps'])
+    args = SentenceTransformerTrainingArguments(output_dir=str(out/'checkpoints'), seed=seed, data_seed=seed, report_to=report_to,
+                                                bf16=use_bf16, use_cpu=device == 'cpu', save_total_limit=2, **saving,
+                                                **{k: v for k, v in ta.items() if k not in ('bf16', 'use_cpu', 'seed')})
     opt, optimizers, fit_info = r.optimizer or {'builder': 'trainer'}, (None, None), None
     if opt.get('builder') == 'fit':  # fit()'s own AdamW and schedule, handed to the Trainer as fit() did
-        o, s, t_total = fit_optimizers(model, opt, sizes, r.args['per_device_train_batch_size'], r.args['num_train_epochs'])
+        o, s, t_total = fit_optimizers(model, opt, plan['card_sizes'] if plan else sizes, r.args['per_device_train_batch_size'], r.args['num_train_epochs'])
+        if plan: s = compress_lr(s, plan['scale'])
         optimizers, fit_info = (o, s), dict(t_total=t_total, lr=o.defaults['lr'], weight_decay=o.param_groups[0]['weight_decay'])
         impl = 'fused' if o.defaults.get('fused') else 'foreach'
     else: impl = {'adamw_torch_fused': 'fused', 'adamw_torch': 'foreach'}.get(args.optim, str(args.optim))
-    best = BestOnDev(out/'best') if r.select == 'best_on_dev' else None
+    best = BestOnDev(out/'best', evaluator=evaluator) if r.select == 'best_on_dev' else None
     trainer = CountingTrainer(model=model, args=args, train_dataset=data if len(data) > 1 else data[r.train[0]['name']],
                               loss=loss if len(loss) > 1 else loss[r.train[0]['name']], evaluator=evaluator, optimizers=optimizers,
                               callbacks=[CSVLog(out/'log.csv'), StopAfter(r.stop_after_epochs, r.stop_after_steps, fail_at_step),
-                                         *([EvalAtEpochEnd()] if fit_info else []), *([best] if best else [])])
+                                         *([EvalAt(plan['evals'])] if plan else [EvalAtEpochEnd()] if fit_info else []), *([best] if best else [])])
     trainer.single_name = r.train[0]['name']
-    trainer.add_callback(Progress(out, r.stop_after_steps))
+    trainer.add_callback(Progress(out, r.stop_after_steps, r.stop_after_epochs, bar=stops_early and not r.args.get('disable_tqdm')))
     if not resume and (out/'log.csv').exists(): (out/'log.csv').unlink()
     ckpt = None
     if resume:
@@ -372,7 +464,12 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
             if rows:
                 with open(out/'log.csv', 'w', newline='') as f: w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)
     pre = Preemption(); trainer.add_callback(pre)
-    with signals_to(pre._handler): train_out = trainer.train(resume_from_checkpoint=ckpt)
+    bars = transformers.utils.logging.is_progress_bar_enabled()
+    transformers.utils.logging.disable_progress_bar()  # each checkpoint would draw a "Writing model shards" bar under the training bar
+    try:
+        with signals_to(pre._handler): train_out = trainer.train(resume_from_checkpoint=ckpt)
+    finally:
+        if bars: transformers.utils.logging.enable_progress_bar()
     if pre.signal:  # the Trainer saved checkpoint-<step> at the end of the step the signal arrived in
         raise RunInterrupted(f"{pre.signal} at step {trainer.state.global_step} of {trainer.state.max_steps}: checkpoint {out/'checkpoints'/f'checkpoint-{trainer.state.global_step}'} saved; "
                              f"resume with `sts-study resume {out}` (or run_recipe(..., resume=True))")
@@ -380,21 +477,25 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     write_progress(out, 'evaluation after training (dev, test)', step=trainer.state.global_step)
     last = evaluator.last if evaluator.last and evaluator.last['steps'] == trainer.state.global_step and not use_bf16 else None  # training ended on a dev evaluation of this very model
     after = {'dev': evaluate(model, dev, n_resamples=n_resamples, seed=seed, embeddings=last and last['embeddings']), 'test': evaluate(model, test, n_resamples=n_resamples, seed=seed)}
+    extra_after = {k: {m: float(v) for m, v in ev(model).items()} for k, ev in extra.items()}
     selection, chosen = dict(rule=r.select, step=trainer.state.global_step), None
     if best is not None and best.step is not None:  # fit() kept the best-on-dev model: evaluate it beside the last
-        bm = SentenceTransformer(str(out/'best'), device=device)
-        chosen = {'dev': evaluate(bm, dev, n_resamples=n_resamples, seed=seed), 'test': evaluate(bm, test, n_resamples=n_resamples, seed=seed)}
-        selection.update(step=best.step, metric=best.metric, value=best.best)
+        if best.step == trainer.state.global_step: chosen = after  # the last model is the best
+        else:
+            model.load_state_dict(best.state)  # the model is the best from here on (and is what out/model holds)
+            chosen = {'dev': evaluate(model, dev, n_resamples=n_resamples, seed=seed, embeddings=None if use_bf16 else best.embeddings),
+                      'test': evaluate(model, test, n_resamples=n_resamples, seed=seed)}
+        selection.update(step=best.step, metric=best.key, value=best.best)
     rank0 = int(os.environ.get('RANK', '0')) == 0  # under DDP only the first process writes the run's files
-    if save_model and rank0: (bm if chosen else model).save(str(out/'model'))
+    if save_model and rank0: model.save(str(out/'model'))
     shutil.rmtree(out/'best', ignore_errors=True)
     train_stats = {k: dataset_stats(v, model.tokenizer) for k, v in data.items()}
-    extra_after = {k: {m: float(v) for m, v in ev(model).items()} for k, ev in extra.items()}
     reused = dict(zero_shot_cached=[k for k, v in before.items() if v.pop('cached', None)], final_dev_from_training_eval=last is not None)
     rec = dict(card=r.card, profile=r.profile, variant=r.variant, seed=seed, device=device, bf16=use_bf16,
                base_model=r.model['base'], model_source=(src := model_source(r)), stand_in=src['stand_in'],
                published_base=r.model.get('published_base') or r.model['base'], notes=list(r.notes),
                steps=trainer.state.global_step, epochs=round(trainer.state.epoch or 0, 4), max_steps=trainer.state.max_steps,
+               schedule=plan or dict(kind='prefix' if stops_early else 'whole', steps=trainer.state.global_step, of=trainer.state.max_steps),
                wall_seconds=round(time.time() - t0, 1), train_runtime=round(train_out.metrics.get('train_runtime', 0.0), 2), train_sizes=sizes, consumed=trainer.consumed, resumed_from=ckpt,
                consumed_by_epoch=trainer.consumed_by_epoch,
                sampler=r.args.get('multi_dataset_batch_sampler') or 'proportional', batch_size=r.args.get('per_device_train_batch_size') or 8,
@@ -407,18 +508,6 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                gold={'dev': list(dev['score']), 'test': list(test['score'])})
     if rank0: (out/'run.json').write_text(json.dumps(rec, indent=1, default=str))
     return rec
-
-# %% ../nbs/06_train.ipynb #ccf9e127
-import math
-def epoch_plan(sizes:dict, # dataset → rows
-               batch_size:int, sampler:str='round_robin') -> dict:
-    "Steps per epoch and, per dataset, (rows drawn, rows available) for the round_robin or proportional sampler."
-    nb = {k: math.ceil(n / batch_size) for k, n in sizes.items()}
-    if sampler == 'round_robin':
-        m = min(nb.values())
-        return dict(steps=m*len(nb), rows={k: (min(n, m*batch_size), n) for k, n in sizes.items()})
-    if sampler == 'proportional': return dict(steps=sum(nb.values()), rows={k: (n, n) for k, n in sizes.items()})
-    raise ValueError(f'unknown sampler {sampler!r}')
 
 # %% ../nbs/06_train.ipynb #f17e0006
 def lr_schedule(r:Recipe, # the recipe

@@ -68,7 +68,7 @@ def test_fit_reconstruction_matches_st301(tmp_path):
 
     ov = {'model': {'base': str(hf), 'max_seq_length': 64},
           'train': {'hebnli': {'data': 'korsts', 'split': 'test', 'convert': 'sts', 'limit': 1, 'label_map': None}},
-          'allow_label_misuse': False, 'stop_after_epochs': None, 'stop_after_steps': None,
+          'allow_label_misuse': False, 'stop_after_epochs': None, 'stop_after_steps': None, 'schedule': {'compress_to': None},
           'optimizer': {'builder': 'fit', 'st_version': '3.0.1', 'warmup_steps': 5, 'lr': 1e-3, 'fused': False},  # 3.0.1's for-each AdamW
           'args': {'per_device_train_batch_size': 1, 'num_train_epochs': 20, 'logging_steps': 1, 'eval_steps': 1000},
           'eval': {'limit': 20}, 'test': {'limit': 20}}

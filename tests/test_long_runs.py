@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli, needs_mirror, MIRROR
 
-# card H's smoke recipe stretched to 144 steps, so that a signal lands during training
-LONG = ['-p', 'args.num_train_epochs', '24', '-p', 'args.logging_steps', '2', '-p', 'args.eval_steps', '40']
+# card H's smoke recipe stretched to 144 steps (24 epochs, not compressed), so that a signal lands during training
+LONG = ['-p', 'schedule.compress_to', 'null', '-p', 'args.num_train_epochs', '24', '-p', 'args.logging_steps', '2', '-p', 'args.eval_steps', '40']
 
 def start(out, cwd):
     exe = Path(sys.executable).parent/'sts-study'

@@ -23,7 +23,7 @@ def test_cpu_resume_matches_uninterrupted(tmp_path):
     "The cpu profile (card H graded, first 12 steps; ~3 min on 2 cores): killed at step 9, resumed, same metrics within 1e-6."
     from sts_study.recipe import load_recipe
     from sts_study.train import run_recipe
-    ov = {'stop_after_steps': 12, 'args': {'eval_steps': 6, 'logging_steps': 3}, 'eval': {'limit': 300}, 'test': {'limit': 300}}
+    ov = {'stop_after_steps': 12, 'schedule': {'compress_to': None}, 'args': {'eval_steps': 6, 'logging_steps': 3}, 'eval': {'limit': 300}, 'test': {'limit': 300}}
     r = load_recipe('hebrew-mbert', 'cpu', 'graded', ov)
     full = run_recipe(r, tmp_path/'full', n_resamples=100, save_model=False)
     with pytest.raises(KeyboardInterrupt):
