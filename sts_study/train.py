@@ -264,7 +264,7 @@ class EvalAtEpochEnd(TrainerCallback):
         if abs((state.epoch or 0) - round(state.epoch or 0)) < 1e-6: control.should_evaluate = True
 
 class BestOnDev(TrainerCallback):
-    "Keep the model's weights whenever the dev metric improves, as fit()'s `SaveModelCallback` kept the best: in memory, written only beside a checkpoint (for a resumed run)."
+    "Keep the model's weights (and its dev embeddings) whenever the dev metric improves, as fit()'s `SaveModelCallback` kept the best: in memory, written only beside a checkpoint (for a resumed run)."
     def __init__(self, path, # where the best weights go when a checkpoint is written (best.pt, best.json)
                  metric:str='spearman_max', evaluator=None, # the dev evaluator (its embeddings of the best model are kept)
                 ):
@@ -274,6 +274,7 @@ class BestOnDev(TrainerCallback):
             d = json.loads(f.read_text())
             self.best, self.step, self.key = d['value'], d['step'], d.get('metric')
             self.state = torch.load(self.path/'best.pt', weights_only=True)
+            if (e := self.path/'embeddings.npz').exists(): self.embeddings = tuple(np.load(e)[k] for k in ('a', 'b'))  # its dev embeddings, as an uninterrupted run keeps them
     def on_evaluate(self, args, state, control, metrics=None, model=None, **kw):
         for k, v in (metrics or {}).items():
             if k.endswith(self.metric) and (self.best is None or v > self.best):
@@ -285,6 +286,8 @@ class BestOnDev(TrainerCallback):
         if not (self.dirty and state.is_world_process_zero): return
         self.path.mkdir(parents=True, exist_ok=True)
         torch.save(self.state, self.path/'best.pt')
+        if self.embeddings is not None: np.savez(self.path/'embeddings.npz', a=self.embeddings[0], b=self.embeddings[1])
+        else: (self.path/'embeddings.npz').unlink(missing_ok=True)
         (self.path/'best.json').write_text(json.dumps(dict(value=self.best, step=self.step, metric=self.key)))
         self.dirty = False
 

@@ -10,12 +10,16 @@ def test_resume_matches_uninterrupted(tmp_path):
     full = run_recipe(r, tmp_path/'full', n_resamples=20, save_model=False)
     with pytest.raises(KeyboardInterrupt):
         run_recipe(r, tmp_path/'cut', n_resamples=20, save_model=False, fail_at_step=15)
-    assert (tmp_path/'cut/checkpoints/checkpoint-10').exists()
+    # the compressed smoke run evaluates at steps 7, 13, 19 and 24, with a checkpoint (and the best-on-dev weights so far) at each
+    assert full['schedule']['evals'] == [7, 13, 19, 24] and (tmp_path/'cut/checkpoints/checkpoint-13').exists()
+    assert (tmp_path/'cut/best/best.pt').exists()
     resumed = run_recipe(r, tmp_path/'cut', n_resamples=20, save_model=False, resume=True)
-    assert resumed['resumed_from'].endswith('checkpoint-10') and resumed['steps'] == full['steps']
-    for split in ('dev', 'test'):
-        for k, v in full['after'][split]['metrics'].items():
-            assert abs(resumed['after'][split]['metrics'][k] - v) < 1e-6, (split, k)
+    assert resumed['resumed_from'].endswith('checkpoint-13') and resumed['steps'] == full['steps'] == 24
+    assert resumed['selection'] == full['selection'] and full['selection']['step'] == 7  # the best (before the cut) kept through the resume
+    for rep in ('after', 'best'):
+        for split in ('dev', 'test'):
+            for k, v in full[rep][split]['metrics'].items():
+                assert abs(resumed[rep][split]['metrics'][k] - v) < 1e-6, (rep, split, k)
 
 @needs_mirror
 @slow
