@@ -283,7 +283,7 @@ def card_diff(a:Card, b:Card) -> dict:
 import csv as _csv
 from .metrics import METRICS
 from .data import stats_details
-from .train import reported
+from .train import reported, card_step
 
 def _fmt_log(v, col):
     if v in (None, ''): return '-'
@@ -391,7 +391,7 @@ def schedule_line(run:dict, # a run record
             f"{s['scale']:.1f} of the card's: learning rate, evaluations (steps {', '.join(map(str, s['evals']))}: {len(s['evals'])} of the card's "
             f"{s['card_evals']}) and best-on-dev at the same fractions of the run")
     if published is not None and (p := published_step(published)):
-        line += f". The card's published step {p:,} of {s['card_steps']:,} is step {min(s['steps'], max(1, round(p / s['scale']))):,} here"
+        line += f". The card's published step {p:,} of {s['card_steps']:,} is step {card_step(s, p):,} here"
     return line
 
 def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str:
