@@ -519,7 +519,7 @@ def lr_schedule(r:Recipe, # the recipe
                ) -> list:
     "The learning rate of each training step of `r` on datasets of `sizes`, computed without training."
     bs, ep = r.args['per_device_train_batch_size'], r.args['num_train_epochs']
-    total = n_steps or epoch_plan(sizes, bs, r.args.get('multi_dataset_batch_sampler') or 'proportional')['steps'] * ep
+    total = n_steps or card_run(r, sizes)['steps']
     m = torch.nn.Linear(1, 1)
     if (r.optimizer or {}).get('builder') == 'fit': o, s, _ = fit_optimizers(m, r.optimizer, sizes, bs, ep)
     else:
