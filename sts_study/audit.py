@@ -8,7 +8,8 @@ dev, whether its log stops early, whether it evaluated on training rows, and wha
 from __future__ import annotations
 import csv, math, re
 from pathlib import Path
-from .card import Card, CardError, parse_card, log_values, card_provenance, md_table
+from .card import Card, CardError, parse_card, log_values, card_provenance
+from .tables import md_table
 from .train import FIT_DEFAULTS, epoch_plan
 
 # %% auto #0

@@ -111,11 +111,11 @@ def engine_vs_stock(card:str='korean-gte', # the recipe
         data = build_train_data(r, seed)
         model = build_model(r, device, seed, data)
         args = SentenceTransformerTrainingArguments(output_dir=t, max_steps=steps, per_device_train_batch_size=a['per_device_train_batch_size'],
-                                                    learning_rate=(r.optimizer or {}).get('lr', a['learning_rate']), batch_sampler=a.get('batch_sampler', 'batch_sampler'),
+                                                    learning_rate=a['learning_rate'] if r.optimizer.lr is None else r.optimizer.lr, batch_sampler=a.get('batch_sampler', 'batch_sampler'),
                                                     multi_dataset_batch_sampler=a.get('multi_dataset_batch_sampler', 'proportional'), seed=seed, data_seed=seed,
                                                     report_to='none', save_strategy='no', eval_strategy='no', logging_steps=steps, use_cpu=device == 'cpu')
-        tr = SentenceTransformerTrainer(model=model, args=args, train_dataset=data if len(data) > 1 else data[r.train[0]['name']],
-                                        loss=(l := build_losses(r, model, data)) if len(data) > 1 else l[r.train[0]['name']])
+        tr = SentenceTransformerTrainer(model=model, args=args, train_dataset=data if len(data) > 1 else data[r.train[0].name],
+                                        loss=(l := build_losses(r, model, data)) if len(data) > 1 else l[r.train[0].name])
         out['stock'].append(round(tr.train().metrics['train_runtime'], 2)); out['stock_optim'] = str(args.optim)
     def study(t):
         rec = run_recipe(r, Path(t)/'study', seed=seed, device=device, save_model=False, n_resamples=10)

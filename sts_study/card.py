@@ -10,12 +10,12 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from .tables import md_table
+from .data import read_text, DataError
 
 # %% auto #0
-__all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'read_card', 'card_provenance', 'md_table',
-           'render_card', 'card_diff', 'card_from_run', 'published_metrics', 'model_line', 'published_step',
-           'run_schedule', 'schedule_label', 'schedule_line', 'reproduction_section', 'loss_log', 'loss_comparison',
-           'loss_comparison_markdown', 'stats_comparison']
+__all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'read_card', 'card_provenance',
+           'render_card', 'card_diff', 'published_metrics', 'published_step', 'loss_log']
 
 # %% ../nbs/07_card.ipynb #efe72d17
 class CardError(ValueError):
@@ -127,23 +127,11 @@ def _parse_dataset(name, text):
 def _kv_list(text): return {k: typed(v) for k, v in re.findall(r'^- `(\w+)`: ?(.*)$', text, re.M)}
 
 # %% ../nbs/07_card.ipynb #e85b71cd
-def parse_card(text:str, # the card's markdown
-               src:str='card', # name for error messages (file name)
-               partial:bool=False, # list missing sections in `card.missing` instead of raising
-              ) -> Card:
-    "Parse a sentence-transformers model card into a `Card`."
-    fm, body, damaged = _split_front_matter(text, src)
-    c = Card(front_matter=fm, damaged=damaged)
-    missing = []
-    m = re.search(r'^# (.*)$', body, re.M); c.title = m.group(1).strip() if m else ''
-    h2 = _sections(body, 2)
-    def need(d, k, where):
-        if k not in d: missing.append(f'{where}{k}'); return ''
-        return d[k]
-    details = need(h2, 'Model Details', '')
+def _parse_details(c:Card, details:str, missing:list):
+    "Model Details: base model and revision, sequence length, output dimension, similarity, the architecture."
     m = re.search(r'\*\*Base model:\*\* \[([^\]]+)\]\([^)]*\)(?: <!-- at revision (\w+) -->)?', details)
     if m: c.base_model, c.revision = m.group(1), m.group(2)
-    else: c.base_model = fm.get('base_model')
+    else: c.base_model = c.front_matter.get('base_model')
     for attr, pat in (('max_seq_length', r'\*\*Maximum Sequence Length:\*\* (\d+)'), ('output_dim', r'\*\*Output Dimensionality:\*\* (\d+)')):
         m = re.search(pat, details); setattr(c, attr, int(m.group(1)) if m else None)
     m = re.search(r'\*\*Similarity Function:\*\* (.*)', details); c.similarity = m.group(1).strip() if m else None
@@ -151,21 +139,26 @@ def parse_card(text:str, # the card's markdown
     if arch is None: missing.append('Model Details/Full Model Architecture')
     else:
         m = re.search(r'```\n(.*?)\n```', arch, re.S); c.architecture = m.group(1) if m else ''
-    ev = _sections(h2.get('Evaluation', ''), 3).get('Metrics', '')  # a card trained without an evaluator has no Evaluation section
+
+def _parse_evaluations(ev:str) -> list:
+    "Evaluation/Metrics: one entry a task and dataset (a table may have a column a dataset: sentence-transformers >= 3.2), the bold metric marked."
+    out = []
     for task, t in _blocks(ev, 4):
         rows = md_table_rows(t)
         m = re.search(r'\* Dataset: `([^`]*)`', t)
         e = re.search(r'Evaluated with \[?<code>([\w.]+)</code>', t)
-        names = rows[0][1:] if rows and len(rows[0]) > 2 else [m.group(1) if m else None]  # a table a dataset column (sentence-transformers >= 3.2)
+        names = rows[0][1:] if rows and len(rows[0]) > 2 else [m.group(1) if m else None]
         for j, name in enumerate(names):
             metrics, bold = {}, None
             for r in rows[1:]:
                 k, v = r[0], r[1 + j] if 1 + j < len(r) else ''
                 if k.startswith('**'): k, bold = k.strip('*'), k.strip('*')
                 metrics[k] = typed(v.strip('*'))
-            c.evaluations.append(dict(task=task, dataset=name, evaluator=e.group(1) if e else None, metrics=metrics, bold=bold))
-    if 'Evaluation' in h2 and not c.evaluations: missing.append('Evaluation/Metrics')
-    td = need(h2, 'Training Details', '')
+            out.append(dict(task=task, dataset=name, evaluator=e.group(1) if e else None, metrics=metrics, bold=bold))
+    return out
+
+def _parse_training(c:Card, td:str, missing:list):
+    "Training Details: datasets, evaluation datasets, hyperparameters, the training log (cells as printed), framework versions."
     h3 = _sections(td, 3)
     ds = h3.get('Training Dataset') or h3.get('Training Datasets')
     if ds is None: missing.append('Training Details/Training Dataset(s)')
@@ -187,6 +180,22 @@ def parse_card(text:str, # the card's markdown
     fv = h3.get('Framework Versions')
     if fv is None: missing.append('Training Details/Framework Versions')
     else: c.framework_versions = dict(re.findall(r'^- ([^:]+): (.*)$', fv, re.M))
+
+def parse_card(text:str, # the card's markdown
+               src:str='card', # name for error messages (file name)
+               partial:bool=False, # list missing sections in `card.missing` instead of raising
+              ) -> Card:
+    "Parse a sentence-transformers model card into a `Card`."
+    fm, body, damaged = _split_front_matter(text, src)
+    c, missing = Card(front_matter=fm, damaged=damaged), []
+    m = re.search(r'^# (.*)$', body, re.M); c.title = m.group(1).strip() if m else ''
+    h2 = _sections(body, 2)
+    if 'Model Details' in h2: _parse_details(c, h2['Model Details'], missing)
+    else: missing.append('Model Details'); _parse_details(c, '', missing)
+    c.evaluations = _parse_evaluations(_sections(h2.get('Evaluation', ''), 3).get('Metrics', ''))  # a card trained without an evaluator has no Evaluation section
+    if 'Evaluation' in h2 and not c.evaluations: missing.append('Evaluation/Metrics')
+    if 'Training Details' not in h2: missing.append('Training Details')
+    _parse_training(c, h2.get('Training Details', ''), missing)
     cit = h2.get('Citation')
     if cit is None: missing.append('Citation')
     else: c.citations = {n: re.search(r'```bibtex\n(.*?)\n```', t, re.S).group(1) for n, t in _blocks(cit, 4) if '```bibtex' in t}
@@ -202,7 +211,9 @@ def read_card(path:Path|str, partial:bool=False) -> Card:
     "Parse the card file at `path`."
     p = Path(path)
     if not p.exists(): raise FileNotFoundError(f'card {p} not found')
-    return parse_card(p.read_text(encoding='utf-8'), src=p.name, partial=partial)
+    try: text = read_text(p).replace('\r\n', '\n').replace('\r', '\n')  # universal newlines, as text mode reads them
+    except DataError as e: raise CardError(f'card {e}') from None  # not UTF-8: the file, line and byte
+    return parse_card(text, src=p.name, partial=partial)
 
 # %% ../nbs/07_card.ipynb #f17c0002
 def card_provenance(c:Card) -> dict:
@@ -222,16 +233,6 @@ def card_provenance(c:Card) -> dict:
     return dict(writer=writer, st_version=st, evidence=[k for k, v in ev.items() if v], against=[k for k, v in ev.items() if not v])
 
 # %% ../nbs/07_card.ipynb #67b20ef3
-def md_table(header:list, rows:list, # lists in header's order, or dicts keyed by header
-             align:str='left') -> str:
-    "A markdown table padded to column width; `align` 'left' (:---) or 'center' (:---:)."
-    cells = [[str(h) for h in header]] + [['-' if v is None else str(v) for v in ([r[h] for h in header] if isinstance(r, dict) else r)] for r in rows]
-    w = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    pad = (lambda s, n: s.center(n)) if align == 'center' else (lambda s, n: s.ljust(n))
-    line = lambda r: '| ' + ' | '.join(pad(x, n) for x, n in zip(r, w)) + ' |'
-    sep = '|' + '|'.join((':' + '-'*n + ':') if align == 'center' else (':' + '-'*(n+1)) for n in w) + '|'
-    return '\n'.join([line(cells[0]), sep] + [line(r) for r in cells[1:]])
-
 def _hp(v): return v if isinstance(v, str) else str(v)
 
 def _metric_table(e):
@@ -279,83 +280,11 @@ def card_diff(a:Card, b:Card) -> dict:
     return dict(metrics=metrics, hyperparameters=hp, framework_versions=fv,
                 differences=sum(1 for m in metrics.values() if m['delta'] not in (0, 0.0)) + len(hp) + sum(1 for v in fv.values() if v['a'] != v['b']))
 
-# %% ../nbs/07_card.ipynb #1a8ec63e
-import csv as _csv
-from .metrics import METRICS
-from .data import stats_details
-from .train import reported, card_step
-
-def _fmt_log(v, col):
-    if v in (None, ''): return '-'
-    x = float(v)
-    if col == 'Epoch': return f'{x:.4f}'
-    if col == 'Step': return str(int(x))
-    return str(round(x, 4))
-
-def _hub_dataset(data) -> str|None:
-    "The public repository a recipe's data comes from, for a card's `datasets` metadata (None for a local file)."
-    from sts_study.data import data_spec
-    from sts_study.sources import load_registry
-    d = data_spec(data) if data is not None else {'kind': None}
-    if d['kind'] == 'hub': return d['hub']
-    if d['kind'] == 'registry' and d['name'] in load_registry(): return load_registry()[d['name']].files[0].repo
-    return None
-
-def card_from_run(run:dict, # a run record (run.json)
-                  published:Card, # the published card whose layout and citations to follow
-                  log_csv:Path|str|None=None, # the run's log.csv
-                  eval_name:str='sts-dev') -> Card:
-    "A `Card` describing the run, in the published card's layout."
-    r = run['recipe']
-    dev = {k: round(v, 4) for k, v in reported(run)['dev']['metrics'].items()}
-    fm = json.loads(json.dumps(published.front_matter))
-    fm['base_model'] = run['base_model']
-    fm.pop('widget', None)
-    fm['tags'] = [t for t in fm.get('tags', []) if not t.startswith('dataset_size:')] + [f"dataset_size:{sum(run['train_sizes'].values())}"]
-    name = f"SentenceTransformer based on {run['base_model']}"
-    if r.get('language') and not fm.get('language'): fm['language'] = [x.strip() for x in str(r['language']).split(',')]
-    fm['datasets'] = fm.get('datasets') or [x for x in dict.fromkeys(_hub_dataset(t['data']) for t in r['train']) if x]
-    test_name = (r.get('test') or {}).get('name') or 'sts-test'
-    fm['model-index'] = [dict(name=name, results=[dict(task=dict(type='semantic-similarity', name='Semantic Similarity'),
-                               dataset=dict(name=n.replace('-', ' '), type=n),
-                               metrics=[dict(type=k, value=float(reported(run)[split]['metrics'][k]), name=k.replace('_', ' ').title()) for k in METRICS])
-                          for split, n in (('dev', eval_name), ('test', test_name))])]
-    datasets = []
-    for t in r['train']:
-        st = run['train_stats'][t['name']]
-        stats = {}
-        for c, d in st['columns'].items(): stats[c] = dict(type=d['type'], details=stats_details(d))
-        datasets.append(dict(name=t['name'], size=st['size'], columns=list(st['columns']), stats_n=st['n'], stats=stats,
-                             samples=[{k: str(v) for k, v in s.items()} for s in st['samples']], loss=t['loss'], loss_params=t.get('loss_params') or {}))
-    hp = dict(r['args'])
-    logs = {}
-    if log_csv and Path(log_csv).exists():
-        rows = list(_csv.DictReader(open(log_csv)))
-        key = f'{eval_name}_spearman_max'
-        out = [[_fmt_log(x['epoch'], 'Epoch'), _fmt_log(x['step'], 'Step'), _fmt_log(x.get('loss'), 'loss'), _fmt_log(x.get(f'eval_{key}'), 'm')]
-               for x in rows if x.get('loss') or x.get(f'eval_{key}')]
-        logs = dict(columns=['Epoch', 'Step', 'Training Loss', key], rows=out)
-    return Card(front_matter=fm, title=name, base_model=run['base_model'], revision=r['model'].get('revision'),
-                max_seq_length=run['max_seq_length'], output_dim=run['output_dim'], similarity='Cosine Similarity',
-                architecture=run['architecture'], evaluations=[dict(task='Semantic Similarity', dataset=eval_name, metrics=dev, bold='spearman_max')],
-                datasets=datasets, non_default_hyperparameters={k: hp[k] for k in published.non_default_hyperparameters if k in hp},
-                hyperparameters=hp, training_logs=logs, framework_versions=run['versions'], citations=published.citations)
-
 # %% ../nbs/07_card.ipynb #19a17850
 def published_metrics(c:Card) -> dict:
     "Full-precision metrics of a card's first model-index result ({} when the card has none)."
     try: return {m['type']: m['value'] for m in c.front_matter['model-index'][0]['results'][0]['metrics']}
     except (KeyError, IndexError, TypeError): return {}
-
-def model_line(run:dict) -> str:
-    "Markdown naming the run's base model and, for a stand-in, what stood in for it (path, note, weights' sha256)."
-    src, asked = run.get('model_source') or {}, f"`{run['base_model']}`"
-    if src.get('stand_in'):
-        return (f"{asked}: **stand-in** used, `{src['used']}` ({src['note']}; weights sha256 `{src['weights_sha256']}`). "
-                "Not the same weights: numbers are not comparable one to one")
-    if src.get('source') == 'random': return f"{asked}: {src['used']} (no pretrained weights)"
-    pub = run.get('published_base')
-    return asked + (f" (the card's base: `{pub}`)" if pub and pub != run['base_model'] else '')
 
 def published_step(c:Card) -> int|None:
     "The last step of a card's training log: the step of the model it published (fit() wrote the card when it saved)."
@@ -363,72 +292,6 @@ def published_step(c:Card) -> int|None:
     steps = [r[cols.index('Step')] for r in log_values(c) if 'Step' in cols and isinstance(r[cols.index('Step')], (int, float))]
     return int(max(steps)) if steps else None
 
-def run_schedule(run:dict) -> dict:
-    "A run's schedule record (runs from before compression existed: a prefix when their recipe stopped early, else the whole run)."
-    if run.get('schedule'): return run['schedule']
-    rec = run.get('recipe') or {}
-    if rec.get('stop_after_steps') or rec.get('stop_after_epochs'): return dict(kind='prefix', steps=run['steps'], of=run.get('max_steps') or run['steps'])
-    return dict(kind='whole', steps=run['steps'])
-
-def schedule_label(run:dict) -> str:
-    "The schedule a run trained on, in a few words: compressed (card steps → steps), a prefix, or the whole run."
-    s = run_schedule(run)
-    if s['kind'] == 'compressed': return f"card's {s['card_steps']:,} steps compressed to {s['steps']:,}" + (f", stopped at {run['steps']:,}" if run['steps'] < s['steps'] else '')
-    if s['kind'] == 'prefix': return f"first {s['steps']:,} of {s['of']:,} steps"
-    return f"whole run, {s['steps']:,} steps"
-
-def schedule_line(run:dict, # a run record
-                  published:Card|None=None, # the published card: its last logged step is mapped onto a compressed run
-                 ) -> str:
-    "Markdown: which schedule the run trained on; for a compressed run, where the card's published step falls in it."
-    s = run_schedule(run)
-    if s['kind'] == 'prefix': return (f"- **Schedule:** a prefix: the first {s['steps']:,} steps of the recipe's {s['of']:,}, at the rates the whole "
-                                      f"schedule has there (not the whole run)")
-    if s['kind'] != 'compressed': return f"- **Schedule:** the whole run, {s['steps']:,} steps"
-    ep = s['card_steps'] / s['card_steps_per_epoch']
-    line = (f"- **Schedule:** the card's whole run compressed: its {s['card_steps']:,} steps ({ep:g} epoch{'s' if ep != 1 else ''} of "
-            f"{s['card_steps_per_epoch']:,} on the card's {sum(s['card_sizes'].values()):,} rows) in {s['steps']:,} steps, one step for "
-            f"{s['scale']:.1f} of the card's: learning rate, evaluations (steps {', '.join(map(str, s['evals']))}: {len(s['evals'])} of the card's "
-            f"{s['card_evals']}) and best-on-dev at the same fractions of the run")
-    if published is not None and (p := published_step(published)):
-        line += f". The card's published step {p:,} of {s['card_steps']:,} is step {card_step(s, p):,} here"
-    return line
-
-def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str:
-    "Markdown: what ran, published vs reproduced metrics (delta, 95% CI), warnings and rows drawn per dataset."
-    sel = reported(run)
-    pub, dev, ci = published_metrics(published), sel['dev']['metrics'], sel['dev']['ci']
-    prof = run['profile'] + (f" / variant `{run['variant']}`" if run.get('variant') else '')
-    lines = [f"- **Profile:** `{prof}`", '- **Base model:** ' + model_line(run),
-             f"- **Seed:** {run['seed']}; **device:** {run['device']}" + (' (bf16)' if run.get('bf16') else ''),
-             f"- **Steps:** {run['steps']:,} (epoch {run['epochs']}); **wall time:** {run['wall_seconds']:,} s", schedule_line(run, published),
-             f"- **Git commit:** `{run.get('git_commit')}`" + (f"; **run folder:** `{run_dir}`" if run_dir else '')]
-    for n in run.get('notes', []): lines.append(f"- **Profile note:** {n}")
-    o = run.get('optimizer') or {}
-    if o.get('builder') == 'fit':
-        lines.append(f"- **Optimizer:** `model.fit()`'s reconstruction (sentence-transformers 3.0.1): AdamW lr {o['lr']:g}, weight decay {o['weight_decay']:g} "
-                     f"(not bias/LayerNorm), WarmupLinear over t_total {o['t_total']:,} steps; the hyperparameters below are printed as the card printed them")
-    elif o: lines.append("- **Optimizer:** the printed hyperparameters read at face value (TrainingArguments)")
-    if sel is not run['after']:
-        s, a, b = run['selection'], run['after'], sel
-        lines.append(f"- **Model selection:** best on dev ({s['metric']}) at step {s['step']:,}, as fit() saved it: dev spearman_cosine "
-                     f"{b['dev']['metrics']['spearman_cosine']:.4f}, test {b['test']['metrics']['spearman_cosine']:.4f}; the last model (step {run['steps']:,}): "
-                     f"dev {a['dev']['metrics']['spearman_cosine']:.4f}, test {a['test']['metrics']['spearman_cosine']:.4f}; selecting on dev changed test by "
-                     f"{b['test']['metrics']['spearman_cosine'] - a['test']['metrics']['spearman_cosine']:+.4f}")
-    for w in run.get('warnings', []): lines.append(f"- **Warning:** {w}")
-    rows = [[k, f'{pub[k]:.4f}' if k in pub else '-', f'{dev[k]:.4f}', f'{dev[k] - pub[k]:+.4f}' if k in pub else '-', f'[{ci[k][0]:.4f}, {ci[k][1]:.4f}]',
-             f"{run['before']['dev']['metrics'][k]:.4f}"] for k in METRICS]
-    t = md_table(['Metric', 'Published', 'Reproduced', 'Δ', '95% CI (bootstrap)', 'Zero-shot'], rows)
-    tci = sel['test']['ci']
-    tt = md_table(['Metric', 'Reproduced', '95% CI (bootstrap)', 'Zero-shot'], [[k, f"{sel['test']['metrics'][k]:.4f}", f'[{tci[k][0]:.4f}, {tci[k][1]:.4f}]',
-                  f"{run['before']['test']['metrics'][k]:.4f}"] for k in METRICS])
-    acc = [[n, f'{run["train_sizes"][n]:,}', f'{c["batches"]:,}', f'{c["rows"]:,}', f'{c["rows"] / run["train_sizes"][n]:.1%}']
-           for n, c in run['consumed'].items()]
-    a = md_table(['Dataset', 'Rows', 'Batches drawn', 'Rows drawn', 'Share used'], acc)
-    tm = sel['test']['metrics']
-    return '\n'.join(lines) + f"\n\n#### Dev ({sel['dev']['n']:,} pairs): published vs reproduced\n\n{t}\n\n" + \
-        f"Test ({sel['test']['n']:,} pairs): spearman_cosine {tm['spearman_cosine']:.4f} (zero-shot {run['before']['test']['metrics']['spearman_cosine']:.4f}).\n\n{tt}\n\n" + \
-        f"#### Data drawn by the `{run.get('sampler')}` sampler\n\n{a}\n"
 
 # %% ../nbs/07_card.ipynb #46d63c14
 def loss_log(c:Card) -> list:
@@ -438,40 +301,3 @@ def loss_log(c:Card) -> list:
     s, l, e = cols.index('Step'), cols.index('Training Loss'), cols.index('Epoch') if 'Epoch' in cols else None
     return [(int(r[s]), None if e is None else r[e], float(r[l])) for r in log_values(c) if len(r) > l and isinstance(r[l], (int, float))]
 
-def loss_comparison(published:Card, # the published card (its Training Logs)
-                    log_csv:Path|str, # the run's log.csv
-                    tol:float=0.05, # relative difference counted as agreement
-                   ) -> dict:
-    "Each published training-loss row beside the run's at the same step: rows, how many agree within `tol`, the largest difference."
-    ours = {int(r['step']): float(r['loss']) for r in _csv.DictReader(open(log_csv)) if r.get('loss')} if Path(log_csv).exists() else {}
-    rows = []
-    for step, epoch, pub in loss_log(published):
-        rep = ours.get(step)
-        rows.append(dict(step=step, epoch=epoch, published=pub, reproduced=rep, rel=None if rep is None or pub == 0 else (rep - pub) / pub))
-    got = [x for x in rows if x['rel'] is not None]
-    largest = max(got, key=lambda x: abs(x['rel'])) if got else None
-    return dict(rows=rows, n=len(rows), compared=len(got), within=sum(abs(x['rel']) <= tol for x in got), tol=tol, largest=largest,
-                printed=sum(round(x['reproduced'], 4) == x['published'] for x in got))  # equal to the 4 decimals sentence-transformers prints
-
-def loss_comparison_markdown(d:dict) -> str:
-    "The loss comparison as a summary line and a table (published, reproduced, relative difference)."
-    if not d['n']: return 'The published card has no training-loss rows.'
-    lg = d['largest']
-    head = (f"{d['within']} of {d['n']} published loss rows agree within {d['tol']:.0%} relative, {d['printed']} to the 4 decimals the card prints"
-            + (f" ({d['n'] - d['compared']} have no reproduced row)" if d['compared'] < d['n'] else '')
-            + (f"; the largest difference is at step {lg['step']:,}: {lg['published']:.4f} published, {lg['reproduced']:.4f} reproduced ({lg['rel']:+.1%})." if lg else '.'))
-    t = md_table(['Step', 'Epoch', 'Published', 'Reproduced', 'Relative'], [[f"{x['step']:,}", '-' if x['epoch'] is None else f"{x['epoch']:.4f}", f"{x['published']:.4f}",
-                 '-' if x['reproduced'] is None else f"{x['reproduced']:.4f}", '-' if x['rel'] is None else f"{x['rel']:+.2%}"] for x in d['rows']])
-    return f'{head}\n\n{t}'
-
-def stats_comparison(published:Card, # the published card
-                     reproduced:Card, # the run's card (`card_from_run`)
-                    ) -> list:
-    "Each published dataset-column statistic beside the run's: [{dataset, column, published, reproduced, equal}]."
-    out = []
-    for p, r in zip(published.datasets, reproduced.datasets):
-        for c, st in (p.get('stats') or {}).items():
-            mine = (r.get('stats') or {}).get(c)
-            pub, rep = [st['type'], *st['details']], [mine['type'], *mine['details']] if mine else None
-            out.append(dict(dataset=r['name'], column=c, published='; '.join(pub), reproduced='; '.join(rep) if rep else '-', equal=pub == rep))
-    return out

@@ -7,26 +7,17 @@ package's functions."""
 from __future__ import annotations
 import argparse, contextlib, json, sys
 from .settings import get_settings, PROFILES
+from .tables import format_table
 from .sources import load_registry, get_source, fetch, file_status, ChecksumError, MissingFileError
 from .data import DataError
 from .recipe import RecipeError
 
 # %% auto #0
-__all__ = ['CANONICAL', 'COMMANDS', 'format_table', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats',
-           'eval_source', 'cmd_eval', 'cmd_card_parse', 'cmd_card_diff', 'cmd_card_audit', 'cmd_reproduce', 'cmd_train',
-           'cmd_resume', 'cmd_recipe_from_card', 'cmd_model_derive_q4', 'cmd_runs', 'cmd_bench', 'build_parser', 'main']
+__all__ = ['CANONICAL', 'COMMANDS', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats', 'eval_source',
+           'cmd_eval', 'cmd_card_parse', 'cmd_card_diff', 'cmd_card_audit', 'cmd_reproduce', 'cmd_train', 'cmd_resume',
+           'cmd_recipe_from_card', 'cmd_model_derive_q4', 'cmd_runs', 'cmd_bench', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #3e2e0c64
-def format_table(rows:list, # list of dicts with the same keys
-                 cols:list|None=None, # columns to show (default: the first row's keys)
-                ) -> str:
-    "A plain aligned text table."
-    if not rows: return '(none)'
-    cols = cols or list(rows[0])
-    w = {c: max(len(str(c)), *(len(str(r[c])) for r in rows)) for c in cols}
-    line = lambda r: '  '.join(str(r[c]).ljust(w[c]) for c in cols).rstrip()
-    return '\n'.join([line({c: c for c in cols}), '  '.join('-'*w[c] for c in cols)] + [line(r) for r in rows])
-
 def data_list_rows(settings=None) -> list:
     "One row a dataset: name, splits, rows per split, where it would be read from, license."
     s = settings or get_settings()
@@ -195,7 +186,8 @@ def cmd_card_audit(args):
 
 # %% ../nbs/11_cli.ipynb #bc83de20
 def cmd_reproduce(args):
-    from sts_study.reproduce import reproduce, parse_overrides
+    from sts_study.reproduce import reproduce
+    from sts_study.runs import parse_overrides
     _report(lambda: reproduce(_card(args.card), args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out))
 
 def _variants() -> str:
@@ -213,15 +205,11 @@ def _card(card:str) -> str:
 def cmd_train(args):
     "Train without papermill; with --nproc N > 1, start N processes under torchrun (DDP), each running this command."
     import os
-    from sts_study.reproduce import train_run, parse_overrides, launch_torchrun
+    from sts_study.reproduce import train_run, launch_torchrun
+    from sts_study.runs import parse_overrides
     if args.nproc > 1 and 'LOCAL_RANK' not in os.environ:
         if not args.out: raise ValueError('--nproc needs --out (every process writes to the same run folder)')
-        argv, i = list(args.argv), 0  # each process runs this command line without --nproc (torchrun would take it for its own option)
-        while i < len(argv):
-            if argv[i] == '--nproc': del argv[i:i + 2]
-            elif argv[i].startswith('--nproc='): del argv[i]
-            else: i += 1
-        raise SystemExit(launch_torchrun(args.nproc, argv))
+        raise SystemExit(launch_torchrun(args.nproc, args.argv))
     _report(lambda: train_run(_card(args.card), args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out), quiet=int(os.environ.get('RANK', '0')) != 0)
 
 def cmd_resume(args):
@@ -230,12 +218,12 @@ def cmd_resume(args):
 
 def _report(run, quiet:bool=False):
     "Run a reproduction and say how it ended: complete (metrics), interrupted (how to resume; exit 130) or failed (the error; exit 1)."
-    from sts_study.reproduce import get_status
+    from sts_study.runs import get_status, status_detail
     try: out = run()
     except BaseException as e:
         out = getattr(e, 'run_folder', None)
         if out is None: raise
-        st, detail = get_status(out), ((out/'STATUS').read_text().split('\n', 1) + [''])[1].strip()
+        st, detail = get_status(out), status_detail(out)
         if st == 'interrupted':
             print(f"interrupted: {out}\n  {detail[-800:]}\n  resume with: sts-study resume {out}", file=sys.stderr); raise SystemExit(130)
         print(f"failed: {out}\n  {detail[-2000:]}", file=sys.stderr); raise SystemExit(1)
@@ -265,11 +253,14 @@ def _add_resume(p):
 
 # %% ../nbs/11_cli.ipynb #rc000001
 def cmd_recipe_from_card(args):
-    from sts_study.from_card import recipe_from_card, conversion_problems
+    from sts_study.from_card import recipe_from_card, conversion_problems, card_args
+    from sts_study.card import read_card
     import yaml
-    rec, un = recipe_from_card(args.card, files=args.data)
+    rec, un = recipe_from_card(args.card, files=args.data, keep_unknown=args.strict)  # --strict: arguments transformers lacks are refused (exit 2)
     if (ps := conversion_problems(rec, un)): raise RecipeError(f'the recipe converted from {args.card} does not validate:\n  ' + '\n  '.join(ps))
+    dropped = [] if args.strict else card_args(read_card(args.card, partial=True))[1]  # [(name, value, why)], also in the recipe's notes
     head = (f"# Converted by `sts-study recipe from-card {args.card}`.\n"
+            + ''.join(f"# DROPPED args.{k} = {v!r}: {w}\n" for k, v, w in dropped)
             + ''.join(f"# UNRESOLVED {k}: {w}\n" for k, w in un)
             + ("# Fill these in (a registry name, a local file or hf:owner/name for data), then: sts-study reproduce THIS.yaml\n" if un else ''))
     text = head + yaml.safe_dump(rec, sort_keys=False, allow_unicode=True, width=120)
@@ -277,7 +268,9 @@ def cmd_recipe_from_card(args):
         from pathlib import Path
         Path(args.o).write_text(text, encoding='utf-8'); print(f'wrote {args.o}', file=sys.stderr)
     else: print(text)
-    if args.json: print(json.dumps(dict(recipe=rec, unresolved=[dict(key=k, why=w) for k, w in un]), indent=1, ensure_ascii=False), file=sys.stderr)
+    if args.json: print(json.dumps(dict(recipe=rec, unresolved=[dict(key=k, why=w) for k, w in un], dropped=[dict(name=k, value=v, why=w) for k, v, w in dropped]),
+                                   indent=1, ensure_ascii=False), file=sys.stderr)
+    for k, v, w in dropped: print(f'dropped: args.{k} = {v!r}: {w}', file=sys.stderr)
     for k, w in un: print(f'unresolved: {k}: {w}', file=sys.stderr)
     if un and args.strict: raise SystemExit(3)
 
@@ -286,10 +279,12 @@ def _add_recipe(p):
     f = sub.add_parser('from-card', help='turn a sentence-transformers model card into a recipe',
                        description="Convert a model card that sentence-transformers generated (3.x to 5.x) into a recipe: base model, datasets "
                                    "(hub ids bound; unnamed ones found from their sample rows in the registry and in --data files), losses, "
-                                   "arguments, evaluation and the stop rule. Unresolved fields are listed (exit 3 with --strict).")
+                                   "arguments, evaluation and the stop rule. Unresolved fields are listed (exit 3 with --strict). Training arguments "
+                                   "the installed transformers does not know (a card of another version) are dropped and listed (exit 2 with --strict).")
     f.add_argument('card', help='the card (.md)'); f.add_argument('-o', metavar='RECIPE.yaml', help='write the recipe here (default: print it)')
     f.add_argument('--data', action='append', metavar='FILE', help="a local file that may hold the card's unnamed data (repeatable)")
-    f.add_argument('--strict', action='store_true', help='exit 3 when anything is unresolved')
+    f.add_argument('--strict', action='store_true', help='exit 3 when anything is unresolved; exit 2, writing nothing, when the card has training '
+                                                         'arguments the installed transformers does not know (without it: dropped and listed)')
     f.add_argument('--json', action='store_true', help='also print the recipe and the unresolved fields as JSON (stderr)')
     f.set_defaults(func=cmd_recipe_from_card)
 
@@ -313,7 +308,7 @@ def _add_model(p):
 
 # %% ../nbs/11_cli.ipynb #c11r0001
 def cmd_runs(args):
-    from sts_study.reproduce import list_runs
+    from sts_study.runs import list_runs
     root = args.dir or get_settings().outputs
     from pathlib import Path
     if args.dir and not Path(root).is_dir(): raise FileNotFoundError(f'{root}: no such folder of run folders')  # exit 1, not an empty list

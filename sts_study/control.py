@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 from .metrics import METRICS, pooled_comparison
-from .card import Card, md_table, loss_comparison
+from .tables import md_table
+from .card import Card
+from .report import loss_comparison
 from .findings import latest_runs, seed_comparison, verdict, run_rows
 
 # %% auto #0
@@ -24,7 +26,7 @@ def control_arm(r:dict, # a run record
     "The run's arm: 'real' or 'stand-in', with '+raw' when it trained on raw 0-5 scores."
     return ('stand-in' if r.get('stand_in') else 'real') + ('+raw' if 'raw-scores' in str(r.get('variant') or '').split('+') else '')
 
-def control_runs(runs:list, # run records (`reproduce.collect_runs`)
+def control_runs(runs:list, # run records (`runs.collect_runs`)
                  card:str=CARD) -> dict:
     "'whole': the card's schedule on the real model with its labels (card M's seeds); 'calibration': runs with a max_steps budget. Newest per arm and seed, the arm as `variant`."
     out = {'whole': [], 'calibration': []}
@@ -106,7 +108,7 @@ def bug_agreement(cal:list, # `calibration(...)`
             f" (real {verdict(r)}; stand-in {verdict(s)})")
 
 # %% ../nbs/15_control.ipynb #10dd0836
-def control_section(runs:list, # run records (`reproduce.collect_runs`)
+def control_section(runs:list, # run records (`runs.collect_runs`)
                     published:Card, # card M
                     figures:dict|None=None, # name → relative path of a figure ('loss', 'calibration')
                     n_resamples:int=1000) -> str:

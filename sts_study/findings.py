@@ -8,15 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 from .metrics import pooled_comparison
-from .card import md_table, schedule_label
-from .train import reported, reported_cosine
+from .tables import md_table
+from .report import schedule_label
+from .runs import reported, reported_cosine
 
 # %% auto #0
 __all__ = ['latest_runs', 'seed_comparison', 'verdict', 'run_rows', 'comparison_rows', 'comparison_markdown', 'results_section',
            'splice']
 
 # %% ../nbs/13_findings.ipynb #06d1c169
-def latest_runs(runs:list, # run records, oldest first (`reproduce.collect_runs`)
+def latest_runs(runs:list, # run records, oldest first (`runs.collect_runs`)
                ) -> list:
     "The newest run of each (card, variant, seed)."
     out = {}
@@ -24,7 +25,7 @@ def latest_runs(runs:list, # run records, oldest first (`reproduce.collect_runs`
     return list(out.values())
 
 # %% ../nbs/13_findings.ipynb #a96649ec
-def seed_comparison(runs:list, # run records (`reproduce.collect_runs`)
+def seed_comparison(runs:list, # run records (`runs.collect_runs`)
                     card:str, a:str|None, # variant A (None: the published recipe)
                     b:str|None, # variant B, the baseline A is compared with
                     seeds:list|None=None, # default: every seed both ran

@@ -13,10 +13,11 @@ import yaml
 from .card import Card, read_card, card_provenance, log_values, loss_log
 from .data import load_data, load_dataset, describe_source
 from .sources import load_registry, file_status
-from .recipe import Recipe, recipe_problems, TRAIN_KEYS
+from .recipe import Recipe, recipe_problems, unknown_args, TRAIN_KEYS
 
 # %% auto #0
-__all__ = ['POOLING', 'model_from_card', 'reachable_sources', 'identify_dataset', 'recipe_from_card', 'conversion_problems']
+__all__ = ['POOLING', 'model_from_card', 'reachable_sources', 'identify_dataset', 'card_args', 'recipe_from_card',
+           'conversion_problems']
 
 # %% ../nbs/12_from_card.ipynb #fc000007
 POOLING = {'cls_token': 'cls', 'mean_tokens': 'mean', 'max_tokens': 'max', 'mean_sqrt_len_tokens': 'mean_sqrt_len', 'weightedmean_tokens': 'weightedmean', 'lasttoken': 'lasttoken'}
@@ -84,6 +85,17 @@ def _logging_steps(c:Card) -> int|None:
     gaps = {b - a for a, b in zip([0] + steps, steps)}
     return gaps.pop() if len(steps) > 1 and len(gaps) == 1 else None
 
+def card_args(c:Card, # a parsed card
+              keep_unknown:bool=False, # keep the arguments the installed transformers does not know (validation then refuses them)
+             ) -> tuple:
+    "The recipe's `args` from the card's hyperparameters, and what is left out: [(name, value, why)] for each argument the installed transformers does not know."
+    import transformers
+    args = dict(c.hyperparameters)
+    why = f"transformers {transformers.__version__} has no such training argument (the card was written under transformers {c.framework_versions.get('Transformers') or '?'})"
+    dropped = [] if keep_unknown else [(k, args.pop(k), why) for k in unknown_args(args)]
+    if 'logging_steps' not in args and (every := _logging_steps(c)) not in (None, 500): args['logging_steps'] = every  # the log's spacing (500: the default)
+    return args, dropped
+
 def _train_entry(d:dict, i:int, sources) -> tuple:
     "A recipe `train` entry for a card dataset, and its unresolved fields."
     name = _slug(d['name']) if d.get('name') and d['name'] != 'Unnamed Dataset' else f'train-{i}'
@@ -136,6 +148,7 @@ def _eval_sections(c:Card, train:list) -> tuple:
 def recipe_from_card(card:Card|Path|str, # a parsed card or a card file
                      files:list|None=None, # local data files whose rows may be the card's unnamed datasets
                      sources:list|None=None, # (source, split) pairs to search instead of `reachable_sources(files)`
+                     keep_unknown:bool=False, # keep the card's arguments the installed transformers does not know (else dropped, listed in the notes)
                     ) -> tuple:
     "A recipe dict for `card` and its unresolved fields [(key, why)]."
     path = None if isinstance(card, Card) else Path(card)
@@ -155,8 +168,7 @@ def recipe_from_card(card:Card|Path|str, # a parsed card or a card file
         elif e.get('data') is None: unresolved.append((f'{sec}.data', f"the card's {e['name']} pairs are in no data the study can reach"))
     model = model_from_card(c)
     if model['base'] is None: unresolved.append(('model.base', 'the card names no base model (trained from scratch or a local copy)'))
-    args = dict(c.hyperparameters)
-    if 'logging_steps' not in args and (every := _logging_steps(c)) not in (None, 500): args['logging_steps'] = every  # the log's spacing (500: the default)
+    args, dropped = card_args(c, keep_unknown)
     epochs = args.get('num_train_epochs')
     last_epoch = max([r[0] for r in log_values(c) if r and isinstance(r[0], (int, float))] or [None], key=lambda x: x or 0)
     select, stop = 'last', None
@@ -167,7 +179,8 @@ def recipe_from_card(card:Card|Path|str, # a parsed card or a card file
     lang = c.front_matter.get('language')
     rec = dict(card=_slug(path.stem if path else c.title), title=c.title, published=str(path.resolve()) if path else None,
                language=(', '.join(lang) if isinstance(lang, list) else lang) or None, model=model, train=train, eval=ev, test=te, args=args,
-               select=select, evaluators=extra, notes=[f"converted from {path.name if path else 'a card'} (sentence-transformers {prov['st_version']}, written by {prov['writer']})"] + notes)
+               select=select, evaluators=extra, notes=[f"converted from {path.name if path else 'a card'} (sentence-transformers {prov['st_version']}, written by {prov['writer']})"]
+                     + [f"dropped args.{k} = {v!r}: {why}" for k, v, why in dropped] + notes)
     if prov['writer'] == 'fit':
         rec['optimizer'] = dict(builder='fit', st_version='3.0.1', lr=2.0e-05, weight_decay=0.01, scheduler='WarmupLinear', warmup_steps=10000)
     return rec, unresolved

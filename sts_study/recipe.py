@@ -5,17 +5,18 @@ cpu, smoke), variants (the study's fixes) and the mapping of the cards' 2024 tra
 
 # %% ../nbs/05_recipe.ipynb #abdf46c5
 from __future__ import annotations
-import copy, dataclasses
+import copy, dataclasses, difflib
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 import yaml
 from .settings import PROFILES, check_profile
-from .data import data_spec, FILE_FORMATS
+from .data import data_spec, read_text, DataError, FILE_FORMATS
 
 # %% auto #0
-__all__ = ['RECIPES', 'CARDS', 'RENAMED', 'NO_EQUIVALENT', 'CONVERTERS', 'WRAPPERS', 'LOSS_PARAMS_RENAMED', 'TRAIN_KEYS',
-           'CHOICES', 'SCHEDULE_KEYS', 'RecipeError', 'Recipe', 'load_recipe', 'training_args', 'known_losses',
+__all__ = ['RECIPES', 'CARDS', 'SECTIONS', 'ARG_MAP', 'VALUE_RULES', 'CONVERTERS', 'WRAPPERS', 'LOSS_PARAMS_RENAMED',
+           'TRAIN_KEYS', 'CHOICES', 'SCHEDULE_KEYS', 'RecipeError', 'ModelSpec', 'TrainSet', 'EvalSet', 'Optimizer',
+           'StopRule', 'Recipe', 'load_recipe', 'today_defaults', 'unknown_args', 'training_args', 'known_losses',
            'loss_problems', 'data_problem', 'schedule_problems', 'recipe_problems', 'check_recipe']
 
 # %% ../nbs/05_recipe.ipynb #84ef01b5
@@ -26,30 +27,116 @@ class RecipeError(ValueError):
     "A recipe that cannot run: every problem, each naming its key and the recipe."
 
 @dataclass
+class ModelSpec:
+    "The base model a recipe fine-tunes, and the architecture it is given."
+    base: str|None = None  # a hub id, a folder, or 'tiny' / 'random': a random encoder whose tokenizer is built from the training data
+    revision: str|None = None  # the hub revision (a commit) the card names
+    trust_remote_code: bool = False  # run the model repository's own code (gte's original implementation)
+    max_seq_length: int|None = None  # cut inputs to this many tokens (never above the model's own limit; random encoders: 128 when unset)
+    pooling: str|None = None  # random encoders: mean (default) or cls
+    normalize: bool = False  # append a Normalize module: unit-length embeddings
+    published_base: str|None = None  # the card's base model, when a profile trains another (a public small encoder, a random one)
+    published_revision: str|None = None  # its revision
+    architecture: str = 'bert'  # random encoders (base 'random'): the transformers architecture
+    config: dict = field(default_factory=dict)  # random encoders: its config (layers, hidden size, ...)
+
+@dataclass
+class TrainSet:
+    "One training dataset, the conversion that shapes it for its loss, and the loss."
+    name: str|None = None  # the dataset's name in the run (a multi-dataset run's batches are drawn by name)
+    data: str|dict|None = None  # a registry name, a file, 'hf:owner/name' or a mapping (see `data.load_data`); None: unresolved
+    split: str|None = None  # the split of a registry or hub source
+    convert: str = 'none'  # triplets, pairs, entailment-pairs (from NLI), sts (STS pairs), none (the columns as given)
+    label_map: str|None = None  # NLI pairs: graded (1, 0.5, 0) or raw (the labels 0/1/2: card H's bug); STS: raw keeps 0-5 scores
+    loss: str|None = None  # a sentence-transformers loss class name
+    loss_params: dict = field(default_factory=dict)  # its parameters as a card prints them
+    limit: int|None = None  # use the first `limit` rows
+    unresolved: str|None = None  # a converted card's dataset the study could not find (why)
+    found: str|None = None  # where a converted card's unnamed dataset was found
+
+@dataclass
+class EvalSet:
+    "Evaluation data: the dev or test STS pairs, or one of a converted card's other evaluators."
+    data: str|dict|None = None  # as `TrainSet.data`; None: unresolved (the recipe cannot run)
+    split: str|None = None
+    name: str|None = None  # the evaluator's name (the card's: sts-dev, sts-test, ...)
+    limit: int|None = None  # use the first `limit` pairs
+    evaluator: str|None = None  # other evaluators: the sentence-transformers evaluator class (TripletEvaluator, ...)
+
+@dataclass
+class Optimizer:
+    "Which optimizer and schedule a run uses: the Trainer's from the arguments, or fit()'s reconstruction with these settings."
+    builder: str = 'trainer'  # trainer (the printed arguments read at face value) or fit (sentence-transformers 3.0.1's fit())
+    st_version: str|None = None  # the sentence-transformers whose fit() defaults fill what is not given (3.0.1)
+    lr: float|None = None  # fit(): the learning rate (default 2e-5)
+    weight_decay: float|None = None  # fit(): default 0.01 (not on bias or LayerNorm)
+    scheduler: str|None = None  # fit(): WarmupLinear, WarmupCosine, ... (default WarmupLinear)
+    warmup_steps: int|None = None  # fit(): default 10,000
+    fused: bool = True  # AdamW's fused implementation where torch has it
+
+    def fit_settings(self) -> dict:
+        "The settings fit() is given (those not None)."
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+@dataclass
+class StopRule:
+    "When a run ends before its schedule does."
+    epochs: int|None = None  # after this many epochs (card K's published model is its epoch-1 state)
+    steps: int|None = None  # after this many steps, the schedule unchanged (a CPU budget: the run's first N steps)
+
+    @property
+    def early(self) -> bool: return bool(self.epochs or self.steps)
+
+SECTIONS = {ModelSpec: 'the model', TrainSet: 'a training dataset', EvalSet: 'an evaluation', Optimizer: 'the optimizer'}  # how errors name them
+
+def _typed(cls, d, key:str, problems:list):
+    "`d` as a `cls` (a `cls` passes as it is; None stays None); keys `cls` lacks are left out and named in `problems`."
+    if d is None or isinstance(d, cls): return d
+    names = [f.name for f in dataclasses.fields(cls)]
+    if not isinstance(d, dict):
+        problems.append(f"{key}: a mapping of {', '.join(names)}, not {d!r}"); return None
+    for k in d:
+        if k not in names: problems.append(f"{key}.{k}: unknown key of {SECTIONS[cls]}{_near(k, names)}")
+    return cls(**{k: v for k, v in d.items() if k in names})
+
+def _near(k, known): return ''.join(f" (did you mean {m!r}?)" for m in difflib.get_close_matches(k, list(known), n=1, cutoff=0.75))
+
+@dataclass
 class Recipe:
-    "A resolved training recipe: model → data → loss → evaluator → args."
+    "A resolved training recipe: model → data → loss → evaluator → args, its sections typed (dicts given are typed here)."
     card: str            # the recipe's id (run folders are named after it)
-    model: dict          # base, revision, trust_remote_code, max_seq_length, pooling, normalize, published_base/_revision,
-                         # and for random encoders (base tiny/random) architecture, config
-    train: list          # [{name, data, split, convert, label_map, loss, loss_params, limit}]; data: see `data.load_data`
-    eval: dict|None      # {data, split, name, limit}: STS pairs (None: unresolved, the recipe cannot run)
-    test: dict|None
-    args: dict           # training arguments (the cards' 2024 names, or today's)
+    model: ModelSpec     # the base model and its architecture
+    train: list          # [TrainSet]: the training datasets, each with its conversion and loss
+    eval: EvalSet|None   # dev STS pairs (None: unresolved, the recipe cannot run)
+    test: EvalSet|None   # test STS pairs
+    args: dict           # training arguments (the cards' 2024 names, or today's: see `training_args`)
     title: str = ''
     published: str|None = None  # the published card: a file name under the cards folder, or a path (None: no card to compare)
     language: str|None = None
     profile: str = 'full'
     variant: str|None = None
-    stop_after_epochs: int|None = None  # end after this many epochs (card K's published model is its epoch-1 state)
-    stop_after_steps: int|None = None   # end after this many steps, the schedule unchanged (a CPU budget: the run's first N steps)
+    stop_after_epochs: int|None = None  # end after this many epochs (`stop`)
+    stop_after_steps: int|None = None   # end after this many steps, the schedule unchanged (`stop`)
     schedule: dict = field(default_factory=dict)  # {compress_to, card_sizes, max_evals}: the card's whole run in compress_to steps (see `train.compressed_plan`)
     allow_label_misuse: bool = False
-    optimizer: dict = field(default_factory=dict)  # {builder: fit|trainer, st_version, lr, weight_decay, scheduler, warmup_steps}
+    optimizer: Optimizer = field(default_factory=Optimizer)  # the Trainer's, or fit()'s reconstruction
     select: str = 'last'  # the model a run reports: 'last', or 'best_on_dev' (fit() with an output path saved the best)
     variants: tuple = ()
     notes: list = field(default_factory=list)  # what the profile swaps (data in place of the card's), recorded by runs
     source: str|None = None  # the recipe file
-    evaluators: list = field(default_factory=list)  # other evaluators: [{evaluator: TripletEvaluator|..., data, split, name, limit}], run before and after training
+    evaluators: list = field(default_factory=list)  # [EvalSet] other evaluators (a converted card's triplet, retrieval, ...), run before and after training
+
+    def __post_init__(self):
+        self.problems = []  # keys the sections do not have: `recipe_problems` reports them with every other problem
+        self.model = _typed(ModelSpec, self.model, 'model', self.problems) or ModelSpec()
+        name = lambda x, i: x.get('name', i) if isinstance(x, dict) else getattr(x, 'name', i)
+        self.train = [t for i, x in enumerate(self.train or []) if (t := _typed(TrainSet, x, f'train[{name(x, i)}]', self.problems)) is not None]
+        self.eval, self.test = _typed(EvalSet, self.eval, 'eval', self.problems), _typed(EvalSet, self.test, 'test', self.problems)
+        self.evaluators = [e for i, x in enumerate(self.evaluators or []) if (e := _typed(EvalSet, x, f'evaluators[{name(x, i)}]', self.problems)) is not None]
+        self.optimizer = _typed(Optimizer, self.optimizer or {}, 'optimizer', self.problems) or Optimizer()
+
+    @property
+    def stop(self) -> StopRule: return StopRule(self.stop_after_epochs, self.stop_after_steps)
 
 def _merge(base:dict, over:dict) -> dict:
     out = copy.deepcopy(base)
@@ -82,8 +169,9 @@ def load_recipe(card:str, # card id (korean-gte, hebrew-mbert) or the path of a 
     "The recipe for `card` under `profile` and `variant`."
     p = Path(card) if str(card).endswith(('.yaml', '.yml')) else RECIPES/f'{card}.yaml'
     if not p.exists(): raise FileNotFoundError(f"no recipe {card!r}; cards: {', '.join(sorted(x.stem for x in RECIPES.glob('*.yaml')))}")
-    try: raw = yaml.safe_load(p.read_text(encoding='utf-8'))
+    try: raw = yaml.safe_load(read_text(p))
     except yaml.YAMLError as e: raise RecipeError(f'recipe {p} is not valid YAML: {e}') from None
+    except DataError as e: raise RecipeError(f'recipe {e}') from None  # not UTF-8: the file, line and byte
     if not isinstance(raw, dict) or 'card' not in raw: raise RecipeError(f"recipe {p} cannot run:\n  card: missing (the recipe's id, e.g. card: my-model)")
     raw = _resolve_paths(raw, p.resolve().parent)
     profiles, variants = raw.pop('profiles', {}), raw.pop('variants', {})
@@ -99,47 +187,64 @@ def load_recipe(card:str, # card id (korean-gte, hebrew-mbert) or the path of a 
     return Recipe(**d, profile=profile, variant=variant, variants=tuple(variants), source=str(p))
 
 # %% ../nbs/05_recipe.ipynb #7b7386dd
-RENAMED = {'warmup_ratio': 'warmup_steps',   # today: warmup_steps < 1 is a fraction of the total steps
-           'no_cuda': 'use_cpu', 'adafactor': 'optim',
-           'gradient_checkpointing': 'activation_checkpointing', 'gradient_checkpointing_kwargs': 'activation_checkpointing_kwargs'}  # transformers 5.x
-NO_EQUIVALENT = {
-    'overwrite_output_dir': 'removed in transformers 5; run folders are never reused here',
-    'per_gpu_train_batch_size': 'deprecated alias of per_device_train_batch_size (None in the cards)',
-    'per_gpu_eval_batch_size': 'deprecated alias of per_device_eval_batch_size (None in the cards)',
-    'save_safetensors': 'always safetensors in transformers 5',
-    'use_mps_device': 'removed; the device is chosen automatically',
-    'jit_mode_eval': 'removed (TorchScript evaluation)', 'use_ipex': 'removed (Intel extension)',
-    'fp16_opt_level': 'removed (apex AMP)', 'half_precision_backend': 'removed (always torch AMP)', 'fp16_backend': 'removed alias',
-    'tpu_num_cores': 'removed (TPU)', 'tpu_metrics_debug': 'removed (TPU)', 'past_index': 'removed (recurrent models)',
-    'fsdp_min_num_params': 'moved into fsdp_config', 'fsdp_transformer_layer_cls_to_wrap': 'moved into fsdp_config',
-    'group_by_length': 'removed from the sentence-transformers arguments (False in the cards)',
-    'use_legacy_prediction_loop': 'removed', 'include_inputs_for_metrics': 'removed (include_for_metrics)',
-    'push_to_hub_model_id': 'removed (hub_model_id)', 'push_to_hub_organization': 'removed (hub_model_id)',
-    'mp_parameters': 'removed (SageMaker)', 'torchdynamo': 'removed (torch_compile_backend)', 'ray_scope': 'removed (Ray Tune)',
-    'dispatch_batches': 'moved into accelerator_config', 'split_batches': 'moved into accelerator_config',
-    'include_tokens_per_second': 'removed',
+ARG_MAP = {  # the cards' (transformers 4.x) argument → how today's (transformers 5) takes it; an argument not named here is kept
+    'warmup_ratio': ('rename', 'warmup_steps', 'fraction'),
+    'adafactor': ('rename', 'optim', 'adafactor if true'),
+    'no_cuda': ('rename', 'use_cpu', 'as is'),
+    'gradient_checkpointing': ('rename', 'activation_checkpointing', 'as is'),
+    'gradient_checkpointing_kwargs': ('rename', 'activation_checkpointing_kwargs', 'as is'),
+    'overwrite_output_dir': ('drop', 'removed in transformers 5; run folders are never reused here'),
+    'per_gpu_train_batch_size': ('drop', 'deprecated alias of per_device_train_batch_size (None in the cards)'),
+    'per_gpu_eval_batch_size': ('drop', 'deprecated alias of per_device_eval_batch_size (None in the cards)'),
+    'save_safetensors': ('drop', 'always safetensors in transformers 5'),
+    'use_mps_device': ('drop', 'removed; the device is chosen automatically'),
+    'jit_mode_eval': ('drop', 'removed (TorchScript evaluation)'), 'use_ipex': ('drop', 'removed (Intel extension)'),
+    'fp16_opt_level': ('drop', 'removed (apex AMP)'), 'half_precision_backend': ('drop', 'removed (always torch AMP)'),
+    'fp16_backend': ('drop', 'removed alias'), 'tpu_num_cores': ('drop', 'removed (TPU)'), 'tpu_metrics_debug': ('drop', 'removed (TPU)'),
+    'past_index': ('drop', 'removed (recurrent models)'),
+    'fsdp_min_num_params': ('drop', 'moved into fsdp_config'), 'fsdp_transformer_layer_cls_to_wrap': ('drop', 'moved into fsdp_config'),
+    'group_by_length': ('drop', 'removed from the sentence-transformers arguments (False in the cards)'),
+    'use_legacy_prediction_loop': ('drop', 'removed'), 'include_inputs_for_metrics': ('drop', 'removed (include_for_metrics)'),
+    'push_to_hub_model_id': ('drop', 'removed (hub_model_id)'), 'push_to_hub_organization': ('drop', 'removed (hub_model_id)'),
+    'mp_parameters': ('drop', 'removed (SageMaker)'), 'torchdynamo': ('drop', 'removed (torch_compile_backend)'),
+    'ray_scope': ('drop', 'removed (Ray Tune)'),
+    'dispatch_batches': ('drop', 'moved into accelerator_config'), 'split_batches': ('drop', 'moved into accelerator_config'),
+    'include_tokens_per_second': ('drop', 'removed'),
+    'local_rank': ('drop', "the card's process rank (0); the launcher sets each process's own"),
+    'resume_from_checkpoint': ('drop', "a run resumes from its own folder's checkpoint (sts-study resume)"),
+    'push_to_hub': ('drop', 'a run is never uploaded'), 'hub_token': ('drop', 'a credential, never carried into a run'),
+    'fsdp_config': ('drop', "the filled-in defaults the card prints; the study does not shard with FSDP"),
+    'accelerator_config': ('drop', "the filled-in defaults the card prints; today's defaults apply"),
+    'debug': ('drop', "[] in the cards (no debug option); today's default applies"),
+    'eval_steps': ('fill', 1000, "the cards do not print it; every 1,000 steps (card K's log evaluates at step 1,000)"),
+    'logging_steps': ('fill', 500, "the cards do not print it; every 500 steps, transformers' default"),
 }
+_UNSET = object()  # a rule's "nothing set"
+VALUE_RULES = {'as is': lambda v: v,
+               'fraction': lambda v: float(v) if v else _UNSET,          # warmup_steps < 1: a fraction of the run
+               'adafactor if true': lambda v: 'adafactor' if v else _UNSET}
+
+def today_defaults() -> dict:
+    "Today's `SentenceTransformerTrainingArguments`: argument → default (an enum's value; MISSING where a factory makes it)."
+    from sentence_transformers import SentenceTransformerTrainingArguments as A
+    return {f.name: getattr(f.default, 'value', f.default) for f in dataclasses.fields(A)}
+
+def unknown_args(args:dict) -> list:
+    "The arguments of `args` that are neither today's nor in `ARG_MAP` (a typo, or an argument of another transformers version)."
+    today = today_defaults()
+    return [k for k in args if k not in today and k not in ARG_MAP]
 
 def training_args(r:Recipe) -> dict:
-    "Today's `SentenceTransformerTrainingArguments` keyword arguments for the card's arguments of `r`."
-    from sentence_transformers import SentenceTransformerTrainingArguments as A
-    defaults = {f.name: f.default for f in dataclasses.fields(A) if f.default is not dataclasses.MISSING}
+    "Today's `SentenceTransformerTrainingArguments` keyword arguments for the card's arguments of `r`, read through `ARG_MAP`."
+    defaults = {k: d for k, d in today_defaults().items() if d is not dataclasses.MISSING}
     out = {}
     for k, v in r.args.items():
-        if k in NO_EQUIVALENT: continue
-        if k == 'warmup_ratio':
-            if v: out['warmup_steps'] = float(v)
-            continue
-        if k in ('no_cuda', 'gradient_checkpointing', 'gradient_checkpointing_kwargs'): k = RENAMED[k]
-        if k == 'adafactor':
-            if v: out['optim'] = 'adafactor'
-            continue
-        if k in ('local_rank', 'resume_from_checkpoint', 'push_to_hub', 'hub_token', 'fsdp_config', 'accelerator_config', 'debug'): continue
-        d = defaults.get(k, dataclasses.MISSING)
-        if isinstance(d, str) or hasattr(d, 'value'): d = getattr(d, 'value', d)
-        if k not in defaults or v != d: out[k] = v
-    out.update(eval_steps=out.get('eval_steps') or r.args.get('eval_steps') or 1000,
-               logging_steps=out.get('logging_steps') or r.args.get('logging_steps') or 500)
+        kind, *how = ARG_MAP.get(k, ('keep',))
+        if kind == 'drop': continue
+        if kind == 'rename': k, v = how[0], VALUE_RULES[how[1]](v)
+        if v is not _UNSET and (k not in defaults or v != defaults[k]): out[k] = v
+    for k, (kind, *how) in ARG_MAP.items():
+        if kind == 'fill': out[k] = out.get(k) or r.args.get(k) or how[0]
     return out
 
 # %% ../nbs/05_recipe.ipynb #v4l1d002
@@ -148,7 +253,7 @@ from functools import lru_cache
 CONVERTERS = ('triplets', 'pairs', 'entailment-pairs', 'sts', 'none')  # NLI → triplets, labelled pairs, (anchor, positive) pairs; STS → (sentence1, sentence2, label); columns as given
 WRAPPERS = ('MatryoshkaLoss', 'Matryoshka2dLoss', 'AdaptiveLayerLoss')  # losses around another: loss_params {loss: <name>, loss_params: {...}, ...}
 LOSS_PARAMS_RENAMED = {'SoftmaxLoss': {'sentence_embedding_dimension': 'embedding_dimension'}}  # 3.x card name → today's
-TRAIN_KEYS = ('name', 'data', 'split', 'convert', 'label_map', 'loss', 'loss_params', 'limit', 'unresolved', 'found')  # found: where a converted card's data was identified
+TRAIN_KEYS = tuple(f.name for f in dataclasses.fields(TrainSet))  # found: where a converted card's data was identified
 
 @lru_cache(maxsize=None)
 def known_losses() -> dict:
@@ -176,7 +281,6 @@ CHOICES = {'args.batch_sampler': ('batch_sampler', 'no_duplicates', 'group_by_la
            'args.multi_dataset_batch_sampler': ('round_robin', 'proportional'),
            'optimizer.builder': ('fit', 'trainer'), 'select': ('last', 'best_on_dev')}
 
-def _near(k, known): return ''.join(f" (did you mean {m!r}?)" for m in difflib.get_close_matches(k, list(known), n=1, cutoff=0.75))
 
 def _type_problem(key, v, ref):
     "A message when `v` does not have the type of the reference value `ref` (None: no check)."
@@ -220,7 +324,7 @@ def schedule_problems(r:Recipe) -> list:
     for k, v in s.items():
         if k not in SCHEDULE_KEYS: out.append(f"schedule.{k}: unknown key{_near(k, SCHEDULE_KEYS)}; known: {', '.join(SCHEDULE_KEYS)}")
         elif k != 'card_sizes' and v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1): out.append(f"schedule.{k}: a positive integer, not {v!r}")
-    cs, names = s.get('card_sizes') or {}, [t.get('name') for t in r.train]
+    cs, names = s.get('card_sizes') or {}, [t.name for t in r.train]
     if not isinstance(cs, dict): return out + [f"schedule.card_sizes: rows of each training dataset in the card's run, e.g. {{{names[0] if names else 'name'}: 300067}}, not {cs!r}"]
     for k, v in cs.items():
         if k not in names: out.append(f"schedule.card_sizes.{k}: no training dataset of that name{_near(str(k), names)}; the recipe trains {', '.join(map(str, names))}")
@@ -234,8 +338,9 @@ def recipe_problems(r:Recipe) -> list:
     out, defaults = [], {f.name: f.default for f in dataclasses.fields(A)}
     annotations = {f.name: str(f.type).lower() for f in dataclasses.fields(A)}
     base = yaml.safe_load((RECIPES/f'{r.card}.yaml').read_text(encoding='utf-8')).get('args', {}) if (RECIPES/f'{r.card}.yaml').exists() else {}
+    unknown = set(unknown_args(r.args))
     for k, v in r.args.items():
-        if k not in defaults and k not in RENAMED and k not in NO_EQUIVALENT:
+        if k in unknown:
             out.append(f"args.{k}: unknown training argument{_near(k, set(defaults) | set(base))}"); continue
         d = defaults.get(k)  # a value of the type of today's default (num_train_epochs may be 1.5) or of the card's own value is fine
         refs = [x for x in (None if d is dataclasses.MISSING else d, base.get(k)) if x is not None]
@@ -246,34 +351,34 @@ def recipe_problems(r:Recipe) -> list:
             out.append(f"args.{k}: must be positive, got {v!r}")
     for key, allowed in CHOICES.items():
         sec, _, name = key.rpartition('.')
-        v = (getattr(r, sec) or {}).get(name) if sec else getattr(r, name)
+        obj = getattr(r, sec) if sec else r
+        v = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
         if v is not None and v not in allowed: out.append(f"{key}: {v!r} is not one of {', '.join(allowed)}{_near(str(v), allowed)}")
+    out += r.problems  # keys a section does not have (unknown keys of the model, a training dataset, an evaluation, the optimizer)
     if not r.train: out.append('train: no training dataset')
     for i, t in enumerate(r.train):
-        key = f"train[{t.get('name', i)}]"
-        if not t.get('name'): out.append(f'train[{i}].name: missing (each training dataset is named)')
-        for k in t:
-            if k not in TRAIN_KEYS: out.append(f"{key}.{k}: unknown key of a training dataset{_near(k, TRAIN_KEYS)}")
-        out += loss_problems(key, t.get('loss'), t.get('loss_params'))
-        if t.get('convert', 'none') not in CONVERTERS: out.append(f"{key}.convert: {t.get('convert')!r} is not one of {', '.join(CONVERTERS)}")
-        if (p := data_problem(key, t.get('data'), t.get('split'))): out.append(p)
-        if (p := _type_problem(f'{key}.limit', t.get('limit'), 0)): out.append(p)
+        key = f"train[{i if t.name is None else t.name}]"
+        if not t.name: out.append(f'train[{i}].name: missing (each training dataset is named)')
+        out += loss_problems(key, t.loss, t.loss_params)
+        if t.convert not in CONVERTERS: out.append(f"{key}.convert: {t.convert!r} is not one of {', '.join(CONVERTERS)}")
+        if (p := data_problem(key, t.data, t.split)): out.append(p)
+        if (p := _type_problem(f'{key}.limit', t.limit, 0)): out.append(p)
     from sts_study.metrics import EVALUATORS
     for i, e in enumerate(r.evaluators or []):
-        key = f"evaluators[{e.get('name', i)}]"
-        if e.get('evaluator') not in EVALUATORS: out.append(f"{key}.evaluator: {e.get('evaluator')!r} is not one the study builds ({', '.join(EVALUATORS)}){_near(str(e.get('evaluator')), EVALUATORS)}")
-        if (p := data_problem(key, e.get('data'), e.get('split'))): out.append(p)
+        key = f"evaluators[{i if e.name is None else e.name}]"
+        if e.evaluator not in EVALUATORS: out.append(f"{key}.evaluator: {e.evaluator!r} is not one the study builds ({', '.join(EVALUATORS)}){_near(str(e.evaluator), EVALUATORS)}")
+        if (p := data_problem(key, e.data, e.split)): out.append(p)
     for sec in ('eval', 'test'):
         e = getattr(r, sec)
-        if not isinstance(e, dict): out.append(f"{sec}: no STS {'evaluation' if sec == 'eval' else 'test'} data; name pairs with scores, e.g. {{data: korsts, split: {'dev' if sec == 'eval' else 'test'}}}"); continue
-        if (p := data_problem(sec, e.get('data'), e.get('split'))): out.append(p)
+        if e is None: out.append(f"{sec}: no STS {'evaluation' if sec == 'eval' else 'test'} data; name pairs with scores, e.g. {{data: korsts, split: {'dev' if sec == 'eval' else 'test'}}}"); continue
+        if (p := data_problem(sec, e.data, e.split)): out.append(p)
     for k in ('stop_after_steps', 'stop_after_epochs'):
         if (p := _type_problem(k, getattr(r, k), 0)): out.append(p)
     out += schedule_problems(r)
-    if not isinstance(r.model.get('base'), str) or not r.model.get('base'): out.append(f"model.base: a hub id, a folder, 'tiny' or 'random', not {r.model.get('base')!r}")
-    elif r.model['base'] not in ('tiny', 'random'):
+    if not isinstance(r.model.base, str) or not r.model.base: out.append(f"model.base: a hub id, a folder, 'tiny' or 'random', not {r.model.base!r}")
+    elif r.model.base not in ('tiny', 'random'):
         from sts_study.models import resolve_model
-        try: resolve_model(r.model['base'])  # a folder that is not there is refused here, before any run folder exists
+        try: resolve_model(r.model.base)  # a folder that is not there is refused here, before any run folder exists
         except FileNotFoundError as e: out.append(f'model.base: {e}')
     return out
 

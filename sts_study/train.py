@@ -17,14 +17,15 @@ from .settings import get_settings
 from .data import load_data, nli_to_triplets, nli_to_pairs, nli_to_entailment_pairs, dataset_stats, describe_source
 from .models import load_model, resolve_model, random_model, train_tokenizer, TINY
 from .metrics import sts_evaluator, evaluate, cached_evaluate, build_evaluator
-from .recipe import Recipe, load_recipe, training_args, check_recipe, known_losses, LOSS_PARAMS_RENAMED, WRAPPERS
+from .recipe import Recipe, EvalSet, Optimizer, load_recipe, training_args, check_recipe, known_losses, LOSS_PARAMS_RENAMED, WRAPPERS
 
 # %% auto #0
 __all__ = ['FIT_DEFAULTS', 'FIT_SCHEDULERS', 'train_texts', 'build_model', 'model_source', 'build_train_data', 'check_labels',
            'make_loss', 'build_losses', 'CountingTrainer', 'CSVLog', 'write_progress', 'Progress', 'RunInterrupted',
            'signals_to', 'Preemption', 'StopAfter', 'use_fused', 'fit_t_total', 'fit_optimizers', 'EvalAtEpochEnd',
            'BestOnDev', 'epoch_plan', 'card_run', 'compressed_plan', 'card_step', 'compress_lr', 'EvalAt',
-           'pick_device', 'versions', 'git_commit', 'seed_everything', 'reported', 'reported_cosine', 'run_recipe',
+           'pick_device', 'versions', 'git_commit', 'seed_everything', 'build_evaluation', 'zero_shot', 'build_args',
+           'build_optimizers', 'build_trainer', 'resume_point', 'train', 'final_evaluation', 'run_record', 'run_recipe',
            'lr_schedule']
 
 # %% ../nbs/06_train.ipynb #bb323b8d
@@ -37,20 +38,20 @@ def build_model(r:Recipe, device:str|None=None, seed:int=42,
                ) -> SentenceTransformer:
     "The recipe's base model with its architecture: max_seq_length, pooling, normalisation."
     m = r.model
-    if m['base'] in ('tiny', 'random'):
-        if data is None: raise ValueError(f"model.base {m['base']!r} is a random encoder: pass the training data (its tokenizer is built from it)")
-        arch, cfg = ('bert', TINY) if m['base'] == 'tiny' else (m.get('architecture', 'bert'), m.get('config') or {})
-        return random_model(train_tokenizer(train_texts(data)), arch, cfg, seed, m.get('max_seq_length') or 128, m.get('pooling') or 'mean', device=device or 'cpu')
-    model = load_model(resolve_model(m['base']), trust_remote_code=bool(m.get('trust_remote_code')), device=device, revision=m.get('revision'))
-    if m.get('max_seq_length'): model.max_seq_length = min(m['max_seq_length'], model.max_seq_length or m['max_seq_length'])
-    if m.get('normalize') and not any(isinstance(x, modules.Normalize) for x in model): model.append(modules.Normalize())
+    if m.base in ('tiny', 'random'):
+        if data is None: raise ValueError(f"model.base {m.base!r} is a random encoder: pass the training data (its tokenizer is built from it)")
+        arch, cfg = ('bert', TINY) if m.base == 'tiny' else (m.architecture, m.config)
+        return random_model(train_tokenizer(train_texts(data)), arch, cfg, seed, m.max_seq_length or 128, m.pooling or 'mean', device=device or 'cpu')
+    model = load_model(resolve_model(m.base), trust_remote_code=bool(m.trust_remote_code), device=device, revision=m.revision)
+    if m.max_seq_length: model.max_seq_length = min(m.max_seq_length, model.max_seq_length or m.max_seq_length)
+    if m.normalize and not any(isinstance(x, modules.Normalize) for x in model): model.append(modules.Normalize())
     return model
 
 def model_source(r:Recipe) -> dict:
     "What the run's model is: asked (the recipe's base), used, source, stand_in, note, weights_sha256 (stand-ins)."
-    b = r.model['base']
+    b = r.model.base
     if b in ('tiny', 'random'):
-        arch = 'bert' if b == 'tiny' else r.model.get('architecture', 'bert')
+        arch = 'bert' if b == 'tiny' else r.model.architecture
         return dict(asked=b, used=f'randomly initialised {arch}', source='random', stand_in=False, note='', weights_sha256=None)
     return resolve_model(b).record()
 
@@ -61,34 +62,34 @@ def build_train_data(r:Recipe, seed:int=42) -> DatasetDict:
     "The recipe's training datasets, by name, converted for their losses."
     out = {}
     for t in r.train:
-        ds = load_data(t['data'], t.get('split'))
-        conv, cols = t.get('convert') or 'none', set(ds.column_names)
+        ds = load_data(t.data, t.split)
+        conv, cols = t.convert or 'none', set(ds.column_names)
         nli = {'premise', 'hypothesis', 'label'}
         need = {'triplets': nli, 'pairs': nli, 'entailment-pairs': nli, 'sts': {'sentence1', 'sentence2', 'score'}}.get(conv, set())
-        if need - cols: raise ValueError(f"train[{t['name']}]: convert {conv} needs columns {sorted(need)}; {describe_source(t['data'], t.get('split'))} has {ds.column_names}")
-        if t.get('label_map') == 'raw' and 'raw_score' in cols:  # STS scores as the source gives them (0-5), not divided: card H's bug on STS data
+        if need - cols: raise ValueError(f"train[{t.name}]: convert {conv} needs columns {sorted(need)}; {describe_source(t.data, t.split)} has {ds.column_names}")
+        if t.label_map == 'raw' and 'raw_score' in cols:  # STS scores as the source gives them (0-5), not divided: card H's bug on STS data
             ds = ds.remove_columns('score').rename_column('raw_score', 'score')
         if conv == 'triplets': ds = nli_to_triplets(ds, seed=seed)
-        elif conv == 'pairs': ds = nli_to_pairs(ds, t.get('label_map') or 'graded')
+        elif conv == 'pairs': ds = nli_to_pairs(ds, t.label_map or 'graded')
         elif conv == 'entailment-pairs': ds = nli_to_entailment_pairs(ds)
         elif conv == 'sts': ds = ds.select_columns(['sentence1', 'sentence2', 'score']).rename_column('score', 'label')
         elif conv == 'none':
             for keep in (['sentence1', 'sentence2', 'score'], ['premise', 'hypothesis', 'label']):
                 if set(keep) <= cols: ds = ds.select_columns(keep)
-        else: raise ValueError(f"train[{t['name']}]: unknown convert {conv!r} (triplets, pairs, entailment-pairs, sts, none)")
-        out[t['name']] = _limit(ds, t.get('limit'))
+        else: raise ValueError(f"train[{t.name}]: unknown convert {conv!r} (triplets, pairs, entailment-pairs, sts, none)")
+        out[t.name] = _limit(ds, t.limit)
     return DatasetDict(out)
 
 def check_labels(r:Recipe, data:DatasetDict) -> list:
     "Warnings for CosineSimilarityLoss labels outside [0, 1]; an error unless the recipe allows it."
     notes = []
     for t in r.train:
-        if t['loss'] != 'CosineSimilarityLoss': continue
-        ds = data[t['name']]
+        if t.loss != 'CosineSimilarityLoss': continue
+        ds = data[t.name]
         lab = np.asarray(ds['label' if 'label' in ds.column_names else 'score'], dtype=float)
         if lab.min() < 0 or lab.max() > 1:
-            msg = (f"{t['name']}: CosineSimilarityLoss with labels in [{lab.min():g}, {lab.max():g}], outside cosine's [0, 1] target range "
-                   f"(label_map {t.get('label_map')!r}); {int((lab > 1).sum()):,} of {len(lab):,} targets are unreachable")
+            msg = (f"{t.name}: CosineSimilarityLoss with labels in [{lab.min():g}, {lab.max():g}], outside cosine's [0, 1] target range "
+                   f"(label_map {t.label_map!r}); {int((lab > 1).sum()):,} of {len(lab):,} targets are unreachable")
             if not r.allow_label_misuse: raise ValueError(msg + '. Map the labels (label_map: graded) or set allow_label_misuse: true to reproduce a card that did this.')
             notes.append('label misuse: ' + msg)
     return notes
@@ -125,7 +126,7 @@ def make_loss(name:str, # a sentence-transformers loss class, e.g. CoSENTLoss
 
 def build_losses(r:Recipe, model, data:DatasetDict|None=None) -> dict:
     "One loss a dataset, with the recipe's parameters."
-    return {t['name']: make_loss(t['loss'], t.get('loss_params'), model, data[t['name']] if data is not None else None) for t in r.train}
+    return {t.name: make_loss(t.loss, t.loss_params, model, data[t.name] if data is not None else None) for t in r.train}
 
 # %% ../nbs/06_train.ipynb #a3af30de
 class CountingTrainer(SentenceTransformerTrainer):
@@ -232,10 +233,11 @@ FIT_SCHEDULERS = {'constantlr': lambda o, w, t: transformers.get_constant_schedu
                   'warmupcosine': lambda o, w, t: transformers.get_cosine_schedule_with_warmup(o, num_warmup_steps=w, num_training_steps=t),
                   'warmupcosinewithhardrestarts': lambda o, w, t: transformers.get_cosine_with_hard_restarts_schedule_with_warmup(o, num_warmup_steps=w, num_training_steps=t)}
 
-def use_fused(opt:dict, # the recipe's `optimizer` (its `fused`, default true)
+def use_fused(opt:dict|Optimizer, # the recipe's `optimizer` (its `fused`, default true)
               device:str) -> bool:
     "Whether AdamW runs torch's fused implementation: asked for (the default) and available on `device` (CPU, CUDA)."
-    return bool((opt or {}).get('fused', True)) and device in ('cpu', 'cuda')
+    fused = opt.fused if isinstance(opt, Optimizer) else (opt or {}).get('fused', True)
+    return bool(fused) and device in ('cpu', 'cuda')
 
 def fit_t_total(sizes:dict, # dataset → rows
                 batch_size:int, # the last DataLoader's batch size (fit() used it for every dataset)
@@ -244,9 +246,10 @@ def fit_t_total(sizes:dict, # dataset → rows
     return int(min(n // batch_size for n in sizes.values()) * epochs)
 
 def fit_optimizers(model, # the SentenceTransformer (its named_parameters; a loss's own parameters are not included, as in fit())
-                   opt:dict, # the recipe's `optimizer` (missing keys: fit()'s defaults of `st_version`)
+                   opt:dict|Optimizer, # the recipe's `optimizer` (missing keys: fit()'s defaults of `st_version`)
                    sizes:dict, batch_size:int, epochs:int) -> tuple:
     "AdamW and its LR schedule exactly as sentence-transformers 3.0.1's `model.fit()` built them: (optimizer, scheduler, t_total)."
+    opt = opt.fit_settings() if isinstance(opt, Optimizer) else opt
     o = {**FIT_DEFAULTS[str(opt.get('st_version', '3.0.1'))], **{k: v for k, v in opt.items() if k in ('lr', 'weight_decay', 'scheduler', 'warmup_steps')}}
     no_decay = ['bias', 'LayerNorm.bias', 'LayerNorm.weight']
     params = list(model.named_parameters())
@@ -313,7 +316,7 @@ def card_run(r:Recipe, # the recipe
     total = r.args['max_steps'] if (r.args.get('max_steps') or 0) > 0 else math.ceil(per * ep)
     every = training_args(r)['eval_steps']
     evals = set(range(every, total + 1, every)) if r.args.get('eval_strategy', 'steps') == 'steps' else set()
-    if (r.optimizer or {}).get('builder') == 'fit' or r.args.get('eval_strategy') == 'epoch': evals |= {min(total, per * k) for k in range(1, math.ceil(ep) + 1)}
+    if r.optimizer.builder == 'fit' or r.args.get('eval_strategy') == 'epoch': evals |= {min(total, per * k) for k in range(1, math.ceil(ep) + 1)}
     return dict(steps_per_epoch=per, steps=total, evals=sorted(evals))
 
 def compressed_plan(r:Recipe, # the recipe (its `schedule`)
@@ -373,26 +376,149 @@ def seed_everything(seed:int):
     "Seed python, numpy and torch."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
 
-# %% ../nbs/06_train.ipynb #b6bbeea3
-def _eval_sets(r):
-    out = []
+# %% ../nbs/06_train.ipynb #ch000002
+def _limit_data(e:EvalSet) -> Dataset:
+    "The data an evaluation entry of a recipe names, cut to its `limit`."
+    return _limit(load_data(e.data, e.split), e.limit)
+
+def build_evaluation(r:Recipe) -> dict:
+    "The recipe's dev and test STS pairs, the dev evaluator training uses, and the other evaluators it names (run before and after training)."
+    sets = {}
     for sec in ('eval', 'test'):
         e = getattr(r, sec)
-        ds = load_data(e['data'], e.get('split'))
-        if miss := {'sentence1', 'sentence2', 'score'} - set(ds.column_names):
-            raise ValueError(f"{sec}: STS pairs needed (sentence1, sentence2, score); {describe_source(e['data'], e.get('split'))} has {ds.column_names}: map them with columns")
-        out.append(_limit(ds, e.get('limit')))
-    return tuple(out)
+        ds = load_data(e.data, e.split)
+        if {'sentence1', 'sentence2', 'score'} - set(ds.column_names):
+            raise ValueError(f"{sec}: STS pairs needed (sentence1, sentence2, score); {describe_source(e.data, e.split)} has {ds.column_names}: map them with columns")
+        sets[sec] = _limit(ds, e.limit)
+    dev, test = sets['eval'], sets['test']
+    extra = {e.name or e.evaluator: build_evaluator(e.evaluator, _limit_data(e), e.name or e.evaluator) for e in r.evaluators}
+    return dict(dev=dev, test=test, evaluator=sts_evaluator(dev, name=r.eval.name if r.eval.name is not None else 'sts-dev'), extra=extra)
 
-def reported(run:dict) -> dict:
-    "The evaluations a run reports: its best-on-dev model's when the recipe selects that (as fit() saved it), else the last's."
-    return run['best'] if (run.get('selection') or {}).get('rule') == 'best_on_dev' and run.get('best') else run['after']
+def zero_shot(model, ev:dict, # the model before training, `build_evaluation`'s sets
+              out:Path, seed:int, n_resamples:int) -> dict:
+    "Dev and test before training (cached: the same weights and pairs give the same baseline), and the other evaluators' numbers."
+    other = {k: {m: float(v) for m, v in e(model).items()} for k, e in ev['extra'].items()}
+    write_progress(out, 'zero-shot evaluation (dev, test)')
+    zcache = get_settings().cache/'evaluations'
+    return dict(other=other, **{k: cached_evaluate(model, ev[k], zcache, n_resamples=n_resamples, seed=seed) for k in ('dev', 'test')})
 
-def reported_cosine(run:dict, split:str) -> list:
-    "Cosine of each `split` pair under the model `run` reports (see `reported`)."
-    return run['cosine'][f'{split}_best'] if reported(run) is not run['after'] else run['cosine'][split]
+# %% ../nbs/06_train.ipynb #ch000004
+def build_args(r:Recipe, out:Path, seed:int, device:str,
+               plan:dict|None, # `compressed_plan` (None: the recipe's own schedule)
+               bf16:bool|None=None, # default: on where CUDA supports it
+              ) -> SentenceTransformerTrainingArguments:
+    "Today's training arguments for the recipe's (the card's) arguments: a compressed run's max_steps and warm-up, checkpoints, reporting, AdamW's implementation."
+    use_bf16 = (device.startswith('cuda') and torch.cuda.is_bf16_supported()) if bf16 is None else bf16
+    ta = training_args(r)
+    if 'eval_strategy' not in r.args: ta['eval_strategy'] = 'steps'  # a recipe that does not say evaluates every eval_steps, as the cards did
+    report_to = ta.pop('report_to', None) or 'none'  # e.g. -p args.report_to tensorboard (the `tensorboard` extra): logs in out/tensorboard
+    if 'tensorboard' in ([report_to] if isinstance(report_to, str) else report_to): os.environ['TENSORBOARD_LOGGING_DIR'] = str(out/'tensorboard')
+    if ta.get('optim', 'adamw_torch_fused') in ('adamw_torch', 'adamw_torch_fused'):  # the card's AdamW, fused where torch has it
+        ta['optim'] = 'adamw_torch_fused' if use_fused(r.optimizer, device.split(':')[0]) else 'adamw_torch'
+    if plan:  # the Trainer's own schedule (the as-printed reading) over plan['steps'] is the card's, compressed; its warm-up is scaled
+        ta.update(max_steps=plan['steps'], eval_strategy='no')  # evaluations and checkpoints at the card's mapped points (EvalAt)
+        if (w := ta.get('warmup_steps')) and w >= 1: ta['warmup_steps'] = round(w / plan['scale']) if w / plan['scale'] >= 1 else w / plan['card_steps']
+    if r.stop.early: ta['disable_tqdm'] = True  # the Trainer's bar would count the whole schedule: Progress shows the run's own total
+    saving = dict(save_strategy='no') if plan else dict(save_strategy='steps', save_steps=ta['eval_steps'])
+    return SentenceTransformerTrainingArguments(output_dir=str(out/'checkpoints'), seed=seed, data_seed=seed, report_to=report_to,
+                                                bf16=use_bf16, use_cpu=device == 'cpu', save_total_limit=2, **saving,
+                                                **{k: v for k, v in ta.items() if k not in ('bf16', 'use_cpu', 'seed')})
 
+def build_optimizers(r:Recipe, model, args:SentenceTransformerTrainingArguments,
+                     plan:dict|None, sizes:dict, # `compressed_plan`; dataset → rows of this run
+                    ) -> tuple:
+    "(optimizer, scheduler) for the Trainer — fit()'s own AdamW and schedule (compressed with the run) when the recipe reconstructs fit(), else (None, None) — and the optimizer's record."
+    opt = r.optimizer
+    if opt.builder != 'fit':
+        return (None, None), dict(builder=opt.builder, implementation={'adamw_torch_fused': 'fused', 'adamw_torch': 'foreach'}.get(args.optim, str(args.optim)))
+    o, s, t_total = fit_optimizers(model, opt, plan['card_sizes'] if plan else sizes, r.args['per_device_train_batch_size'], r.args['num_train_epochs'])
+    if plan: s = compress_lr(s, plan['scale'])
+    return (o, s), dict(builder='fit', implementation='fused' if o.defaults.get('fused') else 'foreach', t_total=t_total, lr=o.defaults['lr'], weight_decay=o.param_groups[0]['weight_decay'])
+
+def build_trainer(r:Recipe, model, args, data:DatasetDict, loss:dict, ev:dict, optimizers:tuple,
+                  plan:dict|None, out:Path, fail_at_step:int|None=None) -> CountingTrainer:
+    "The Trainer with the run's callbacks: the CSV log, stop rules, evaluation points (compressed, or fit()'s epoch ends), best-on-dev, progress, preemption."
+    one = r.train[0].name
+    best = BestOnDev(out/'best', evaluator=ev['evaluator']) if r.select == 'best_on_dev' else None
+    at = [EvalAt(plan['evals'])] if plan else [EvalAtEpochEnd()] if optimizers[0] is not None else []
+    trainer = CountingTrainer(model=model, args=args, train_dataset=data if len(data) > 1 else data[one],
+                              loss=loss if len(loss) > 1 else loss[one], evaluator=ev['evaluator'], optimizers=optimizers,
+                              callbacks=[CSVLog(out/'log.csv'), StopAfter(r.stop.epochs, r.stop.steps, fail_at_step), *at, *([best] if best else [])])
+    trainer.single_name, trainer.best = one, best
+    trainer.add_callback(Progress(out, r.stop.steps, r.stop.epochs, bar=r.stop.early and not r.args.get('disable_tqdm')))
+    return trainer
+
+# %% ../nbs/06_train.ipynb #ch000006
+def resume_point(out:Path, resume:bool) -> str|None:
+    "The last checkpoint to resume from (None: start afresh); the log is kept up to it (the steps after it are redone), or removed when starting afresh."
+    log = out/'log.csv'
+    if not resume:
+        log.unlink(missing_ok=True); return None
+    cks = sorted((out/'checkpoints').glob('checkpoint-*'), key=lambda p: int(p.name.split('-')[1]))
+    if not cks: return None
+    if log.exists():
+        step = int(cks[-1].name.split('-')[1])
+        rows = [x for x in csv.DictReader(open(log)) if int(x['step']) <= step]
+        if rows:
+            with open(log, 'w', newline='') as f: w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)
+    return str(cks[-1])
+
+def train(trainer:CountingTrainer, out:Path, ckpt:str|None=None) -> dict:
+    "Train (from `ckpt`), stopping at a checkpoint on SIGTERM/SIGINT (`RunInterrupted`); the Trainer's metrics."
+    pre = Preemption(); trainer.add_callback(pre)
+    bars = transformers.utils.logging.is_progress_bar_enabled()
+    transformers.utils.logging.disable_progress_bar()  # each checkpoint would draw a "Writing model shards" bar under the training bar
+    try:
+        with signals_to(pre._handler): metrics = trainer.train(resume_from_checkpoint=ckpt).metrics
+    finally:
+        if bars: transformers.utils.logging.enable_progress_bar()
+    if pre.signal:  # the Trainer saved checkpoint-<step> at the end of the step the signal arrived in
+        st = trainer.state
+        raise RunInterrupted(f"{pre.signal} at step {st.global_step} of {st.max_steps}: checkpoint {out/'checkpoints'/f'checkpoint-{st.global_step}'} saved; "
+                             f"resume with `sts-study resume {out}` (or run_recipe(..., resume=True))")
+    return metrics
+
+def final_evaluation(model, trainer:CountingTrainer, ev:dict, out:Path, seed:int, n_resamples:int, rule:str) -> dict:
+    "Dev and test of the last model and, where best-on-dev chose another, of the best (then loaded into the model, as fit() saved it); the selection."
+    write_progress(out, 'evaluation after training (dev, test)', step=trainer.state.global_step)
+    step, bf16, best = trainer.state.global_step, trainer.args.bf16, trainer.best
+    last = ev['evaluator'].last if ev['evaluator'].last and ev['evaluator'].last['steps'] == step and not bf16 else None  # training ended on a dev evaluation of this very model
+    after = {'dev': evaluate(model, ev['dev'], n_resamples=n_resamples, seed=seed, embeddings=last and last['embeddings']),
+             'test': evaluate(model, ev['test'], n_resamples=n_resamples, seed=seed)}
+    other = {k: {m: float(v) for m, v in e(model).items()} for k, e in ev['extra'].items()}
+    selection, chosen = dict(rule=rule, step=step), None
+    if best is not None and best.step is not None:  # fit() kept the best-on-dev model: evaluate it beside the last
+        if best.step == step: chosen = after  # the last model is the best
+        else:
+            model.load_state_dict(best.state)  # the model is the best from here on (and is what out/model holds)
+            chosen = {'dev': evaluate(model, ev['dev'], n_resamples=n_resamples, seed=seed, embeddings=None if bf16 else best.embeddings),
+                      'test': evaluate(model, ev['test'], n_resamples=n_resamples, seed=seed)}
+        selection.update(step=best.step, metric=best.key, value=best.best)
+    return dict(after=after, other=other, chosen=chosen, selection=selection, reused_dev=last is not None)
+
+# %% ../nbs/06_train.ipynb #ch000008
 def _summary(ev:dict) -> dict: return {k: {x: v[x] for x in ('n', 'metrics', 'ci', 'by_genre') if x in v} for k, v in ev.items()}
+
+def run_record(r:Recipe, model, trainer:CountingTrainer, data:DatasetDict, ev:dict, before:dict, final:dict, run:dict) -> dict:
+    "run.json: what ran (recipe, model, schedule, data drawn, versions), the evaluations before and after, and each pair's cosine for the plots."
+    st, after, chosen = trainer.state, final['after'], final['chosen']
+    reused = dict(zero_shot_cached=[k for k in ('dev', 'test') if before[k].pop('cached', None)], final_dev_from_training_eval=final['reused_dev'])
+    return dict(card=r.card, profile=r.profile, variant=r.variant, seed=run['seed'], device=run['device'], bf16=trainer.args.bf16,
+                base_model=r.model.base, model_source=(src := model_source(r)), stand_in=src['stand_in'],
+                published_base=r.model.published_base or r.model.base, notes=list(r.notes),
+                steps=st.global_step, epochs=round(st.epoch or 0, 4), max_steps=st.max_steps,
+                schedule=run['plan'] or dict(kind='prefix' if r.stop.early else 'whole', steps=st.global_step, of=st.max_steps),
+                wall_seconds=round(time.time() - run['t0'], 1), train_runtime=round(run['train_metrics'].get('train_runtime', 0.0), 2),
+                train_sizes={k: len(v) for k, v in data.items()}, consumed=trainer.consumed, resumed_from=run['ckpt'], consumed_by_epoch=trainer.consumed_by_epoch,
+                sampler=r.args.get('multi_dataset_batch_sampler') or 'proportional', batch_size=r.args.get('per_device_train_batch_size') or 8,
+                warnings=run['notes'], git_commit=git_commit(), versions=versions(), train_stats={k: dataset_stats(v, model.tokenizer) for k, v in data.items()},
+                architecture=str(model), output_dim=model.get_embedding_dimension(), max_seq_length=model.max_seq_length,
+                recipe=dataclasses.asdict(r), optimizer=run['optimizer'], selection=final['selection'], reused=reused,
+                other_evaluations=dict(before=before['other'], after=final['other']) if ev['extra'] else None,
+                best=_summary(chosen) if chosen else None, before=_summary({k: before[k] for k in ('dev', 'test')}), after=_summary(after),
+                cosine={'dev': after['dev']['cosine'], 'test': after['test']['cosine'], 'dev_before': before['dev']['cosine'], 'test_before': before['test']['cosine'],
+                        **({'dev_best': chosen['dev']['cosine'], 'test_best': chosen['test']['cosine']} if chosen else {})},
+                gold={'dev': list(ev['dev']['score']), 'test': list(ev['test']['score'])})
 
 def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                out:Path|str, # run folder
@@ -410,105 +536,26 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     t0, device = time.time(), pick_device(device)
     seed_everything(seed)
-    # data → model → loss → evaluator → args → trainer → save (data first: a random encoder's tokenizer is built from it)
-    data = build_train_data(r, seed)
+    data = build_train_data(r, seed)  # data first: a random encoder's tokenizer is built from it
     model = build_model(r, device, seed, data)
     notes = check_labels(r, data)
     for n in notes: warnings.warn(n)
     loss = build_losses(r, model, data)
-    dev, test = _eval_sets(r)
-    evaluator = sts_evaluator(dev, name=r.eval.get('name', 'sts-dev'))
-    extra = {e.get('name') or e['evaluator']: build_evaluator(e['evaluator'], _limit(load_data(e['data'], e.get('split')), e.get('limit')), e.get('name') or e['evaluator'])
-             for e in r.evaluators or []}  # the other evaluators the recipe names (a card's triplet, retrieval, ...), before and after training
-    extra_before = {k: {m: float(v) for m, v in ev(model).items()} for k, ev in extra.items()}
-    write_progress(out, 'zero-shot evaluation (dev, test)')
-    zcache = get_settings().cache/'evaluations'  # a zero-shot baseline is the same for the same weights and pairs: computed once
-    before = {k: cached_evaluate(model, d, zcache, n_resamples=n_resamples, seed=seed) for k, d in (('dev', dev), ('test', test))}
-    use_bf16 = (device.startswith('cuda') and torch.cuda.is_bf16_supported()) if bf16 is None else bf16
-    ta = training_args(r)
-    if 'eval_strategy' not in r.args: ta['eval_strategy'] = 'steps'  # a recipe that does not say evaluates every eval_steps, as the cards did
-    report_to = ta.pop('report_to', None) or 'none'  # e.g. -p args.report_to tensorboard (the `tensorboard` extra): logs in out/tensorboard
-    if 'tensorboard' in ([report_to] if isinstance(report_to, str) else report_to): os.environ['TENSORBOARD_LOGGING_DIR'] = str(out/'tensorboard')
-    if ta.get('optim', 'adamw_torch_fused') in ('adamw_torch', 'adamw_torch_fused'):  # the card's AdamW, fused where torch has it
-        ta['optim'] = 'adamw_torch_fused' if use_fused(r.optimizer, device.split(':')[0]) else 'adamw_torch'
-    sizes = {k: len(v) for k, v in data.items()}
-    plan = compressed_plan(r, sizes)  # a small profile: the card's whole run in plan['steps'] steps
-    if plan:  # the Trainer's own schedule (the as-printed reading) over plan['steps'] is the card's, compressed; its warm-up is scaled
-        ta.update(max_steps=plan['steps'], eval_strategy='no')  # evaluations and checkpoints at the card's mapped points (EvalAt)
-        if (w := ta.get('warmup_steps')) and w >= 1: ta['warmup_steps'] = round(w / plan['scale']) if w / plan['scale'] >= 1 else w / plan['card_steps']
-    stops_early = bool(r.stop_after_steps or r.stop_after_epochs)
-    if stops_early: ta['disable_tqdm'] = True  # the Trainer's bar would count the whole schedule: Progress shows the run's own total
-    saving = dict(save_strategy='no') if plan else dict(save_strategy='steps', save_steps=ta['eval_steps'])
-    args = SentenceTransformerTrainingArguments(output_dir=str(out/'checkpoints'), seed=seed, data_seed=seed, report_to=report_to,
-                                                bf16=use_bf16, use_cpu=device == 'cpu', save_total_limit=2, **saving,
-                                                **{k: v for k, v in ta.items() if k not in ('bf16', 'use_cpu', 'seed')})
-    opt, optimizers, fit_info = r.optimizer or {'builder': 'trainer'}, (None, None), None
-    if opt.get('builder') == 'fit':  # fit()'s own AdamW and schedule, handed to the Trainer as fit() did
-        o, s, t_total = fit_optimizers(model, opt, plan['card_sizes'] if plan else sizes, r.args['per_device_train_batch_size'], r.args['num_train_epochs'])
-        if plan: s = compress_lr(s, plan['scale'])
-        optimizers, fit_info = (o, s), dict(t_total=t_total, lr=o.defaults['lr'], weight_decay=o.param_groups[0]['weight_decay'])
-        impl = 'fused' if o.defaults.get('fused') else 'foreach'
-    else: impl = {'adamw_torch_fused': 'fused', 'adamw_torch': 'foreach'}.get(args.optim, str(args.optim))
-    best = BestOnDev(out/'best', evaluator=evaluator) if r.select == 'best_on_dev' else None
-    trainer = CountingTrainer(model=model, args=args, train_dataset=data if len(data) > 1 else data[r.train[0]['name']],
-                              loss=loss if len(loss) > 1 else loss[r.train[0]['name']], evaluator=evaluator, optimizers=optimizers,
-                              callbacks=[CSVLog(out/'log.csv'), StopAfter(r.stop_after_epochs, r.stop_after_steps, fail_at_step),
-                                         *([EvalAt(plan['evals'])] if plan else [EvalAtEpochEnd()] if fit_info else []), *([best] if best else [])])
-    trainer.single_name = r.train[0]['name']
-    trainer.add_callback(Progress(out, r.stop_after_steps, r.stop_after_epochs, bar=stops_early and not r.args.get('disable_tqdm')))
-    if not resume and (out/'log.csv').exists(): (out/'log.csv').unlink()
-    ckpt = None
-    if resume:
-        cks = sorted((out/'checkpoints').glob('checkpoint-*'), key=lambda p: int(p.name.split('-')[1]))
-        ckpt = str(cks[-1]) if cks else None
-        if ckpt and (out/'log.csv').exists():  # keep the log up to the checkpoint; steps after it are redone
-            step = int(Path(ckpt).name.split('-')[1])
-            rows = [x for x in csv.DictReader(open(out/'log.csv')) if int(x['step']) <= step]
-            if rows:
-                with open(out/'log.csv', 'w', newline='') as f: w = csv.DictWriter(f, list(rows[0])); w.writeheader(); w.writerows(rows)
-    pre = Preemption(); trainer.add_callback(pre)
-    bars = transformers.utils.logging.is_progress_bar_enabled()
-    transformers.utils.logging.disable_progress_bar()  # each checkpoint would draw a "Writing model shards" bar under the training bar
-    try:
-        with signals_to(pre._handler): train_out = trainer.train(resume_from_checkpoint=ckpt)
-    finally:
-        if bars: transformers.utils.logging.enable_progress_bar()
-    if pre.signal:  # the Trainer saved checkpoint-<step> at the end of the step the signal arrived in
-        raise RunInterrupted(f"{pre.signal} at step {trainer.state.global_step} of {trainer.state.max_steps}: checkpoint {out/'checkpoints'/f'checkpoint-{trainer.state.global_step}'} saved; "
-                             f"resume with `sts-study resume {out}` (or run_recipe(..., resume=True))")
+    ev = build_evaluation(r)  # the evaluator: dev and test pairs, and the recipe's other evaluators
+    before = zero_shot(model, ev, out, seed, n_resamples)
+    plan = compressed_plan(r, sizes := {k: len(v) for k, v in data.items()})  # a small profile: the card's whole run in plan['steps'] steps
+    args = build_args(r, out, seed, device, plan, bf16)
+    optimizers, optimizer = build_optimizers(r, model, args, plan, sizes)
+    trainer = build_trainer(r, model, args, data, loss, ev, optimizers, plan, out, fail_at_step)
+    ckpt = resume_point(out, resume)
+    train_metrics = train(trainer, out, ckpt)
     if not keep_checkpoints: shutil.rmtree(out/'checkpoints', ignore_errors=True)
-    write_progress(out, 'evaluation after training (dev, test)', step=trainer.state.global_step)
-    last = evaluator.last if evaluator.last and evaluator.last['steps'] == trainer.state.global_step and not use_bf16 else None  # training ended on a dev evaluation of this very model
-    after = {'dev': evaluate(model, dev, n_resamples=n_resamples, seed=seed, embeddings=last and last['embeddings']), 'test': evaluate(model, test, n_resamples=n_resamples, seed=seed)}
-    extra_after = {k: {m: float(v) for m, v in ev(model).items()} for k, ev in extra.items()}
-    selection, chosen = dict(rule=r.select, step=trainer.state.global_step), None
-    if best is not None and best.step is not None:  # fit() kept the best-on-dev model: evaluate it beside the last
-        if best.step == trainer.state.global_step: chosen = after  # the last model is the best
-        else:
-            model.load_state_dict(best.state)  # the model is the best from here on (and is what out/model holds)
-            chosen = {'dev': evaluate(model, dev, n_resamples=n_resamples, seed=seed, embeddings=None if use_bf16 else best.embeddings),
-                      'test': evaluate(model, test, n_resamples=n_resamples, seed=seed)}
-        selection.update(step=best.step, metric=best.key, value=best.best)
+    final = final_evaluation(model, trainer, ev, out, seed, n_resamples, r.select)
     rank0 = int(os.environ.get('RANK', '0')) == 0  # under DDP only the first process writes the run's files
     if save_model and rank0: model.save(str(out/'model'))
     shutil.rmtree(out/'best', ignore_errors=True)
-    train_stats = {k: dataset_stats(v, model.tokenizer) for k, v in data.items()}
-    reused = dict(zero_shot_cached=[k for k, v in before.items() if v.pop('cached', None)], final_dev_from_training_eval=last is not None)
-    rec = dict(card=r.card, profile=r.profile, variant=r.variant, seed=seed, device=device, bf16=use_bf16,
-               base_model=r.model['base'], model_source=(src := model_source(r)), stand_in=src['stand_in'],
-               published_base=r.model.get('published_base') or r.model['base'], notes=list(r.notes),
-               steps=trainer.state.global_step, epochs=round(trainer.state.epoch or 0, 4), max_steps=trainer.state.max_steps,
-               schedule=plan or dict(kind='prefix' if stops_early else 'whole', steps=trainer.state.global_step, of=trainer.state.max_steps),
-               wall_seconds=round(time.time() - t0, 1), train_runtime=round(train_out.metrics.get('train_runtime', 0.0), 2), train_sizes=sizes, consumed=trainer.consumed, resumed_from=ckpt,
-               consumed_by_epoch=trainer.consumed_by_epoch,
-               sampler=r.args.get('multi_dataset_batch_sampler') or 'proportional', batch_size=r.args.get('per_device_train_batch_size') or 8,
-               warnings=notes, git_commit=git_commit(), versions=versions(), train_stats=train_stats,
-               architecture=str(model), output_dim=model.get_embedding_dimension(), max_seq_length=model.max_seq_length,
-               recipe=dataclasses.asdict(r), optimizer=dict(builder=opt.get('builder', 'trainer'), implementation=impl, **(fit_info or {})), selection=selection, reused=reused, other_evaluations=dict(before=extra_before, after=extra_after) if extra else None,
-               best=_summary(chosen) if chosen else None, before=_summary(before), after=_summary(after),
-               cosine={'dev': after['dev']['cosine'], 'test': after['test']['cosine'], 'dev_before': before['dev']['cosine'], 'test_before': before['test']['cosine'],
-                       **({'dev_best': chosen['dev']['cosine'], 'test_best': chosen['test']['cosine']} if chosen else {})},
-               gold={'dev': list(dev['score']), 'test': list(test['score'])})
+    rec = run_record(r, model, trainer, data, ev, before, final, dict(seed=seed, device=device, plan=plan, t0=t0, train_metrics=train_metrics,
+                                                                      ckpt=ckpt, notes=notes, optimizer=optimizer))
     if rank0: (out/'run.json').write_text(json.dumps(rec, indent=1, default=str))
     return rec
 
@@ -521,7 +568,7 @@ def lr_schedule(r:Recipe, # the recipe
     bs, ep = r.args['per_device_train_batch_size'], r.args['num_train_epochs']
     total = n_steps or card_run(r, sizes)['steps']
     m = torch.nn.Linear(1, 1)
-    if (r.optimizer or {}).get('builder') == 'fit': o, s, _ = fit_optimizers(m, r.optimizer, sizes, bs, ep)
+    if r.optimizer.builder == 'fit': o, s, _ = fit_optimizers(m, r.optimizer, sizes, bs, ep)
     else:
         o = torch.optim.AdamW(m.parameters(), lr=r.args['learning_rate'])
         warm = r.args.get('warmup_steps') or math.ceil((r.args.get('warmup_ratio') or 0) * total)

@@ -73,13 +73,13 @@ def test_own_recipe_with_local_files_trains_and_evaluates(files, tmp_path):
 @needs_mirror
 def test_recipe_from_card_k_binds_korsts_and_keeps_the_args(tmp_path):
     "Card K converts: KorSTS found from its sample rows, arguments equal to the shipped korean-gte recipe's; --strict fails on the unresolved KorNLI."
-    from sts_study.recipe import load_recipe
+    from sts_study.recipe import load_recipe, Optimizer
     r = run_cli('recipe', 'from-card', CARD_K, '-o', tmp_path/'k.yaml')
     assert r.returncode == 0, r.stderr
     k = yaml.safe_load((tmp_path/'k.yaml').read_text())
     assert [(t.get('data'), t.get('split'), t.get('convert')) for t in k['train']] == [(None, None, 'none'), ('korsts', 'train', 'sts')]
     shipped = load_recipe('korean-gte')
-    assert k['args'] == shipped.args and k['optimizer'] == shipped.optimizer and k['select'] == shipped.select
+    assert k['args'] == shipped.args and Optimizer(**k['optimizer']) == shipped.optimizer and k['select'] == shipped.select
     assert 'unresolved: train[train-0].data' in r.stderr
     assert run_cli('recipe', 'from-card', '--strict', CARD_K).returncode == 3
 
