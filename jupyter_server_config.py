@@ -1,5 +1,5 @@
 # JupyterLab for this repository (`make lab` passes it with --config; it serves nbs/ from the repository root).
-# sts_study.lab (nbs/16_lab.ipynb) says what and why: notebooks are cleaned by nbdev as they are saved (nbdev reads
+# sts_study.lab (nbs/18_lab.ipynb) says what and why: notebooks are cleaned by nbdev as they are saved (nbdev reads
 # `jupyter_hooks = true` from pyproject.toml), keeping only the cell metadata the study needs (papermill's
 # `parameters` tag); a parameterised notebook (reproduce.ipynb) run in Lab is saved without outputs and its run, outputs
 # and all, goes to its run folder as run.ipynb; notebooks open with the kernel metadata Lab writes, so that opening one

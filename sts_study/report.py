@@ -4,9 +4,9 @@
 
 # %% ../nbs/11_report.ipynb #rp000003
 from __future__ import annotations
-import csv, json
+import csv, json, os, shutil, tempfile
 from pathlib import Path
-from .settings import get_settings
+from .settings import get_settings, write_atomic, fault_point
 from .tables import md_table
 from .metrics import METRICS
 from .data import stats_details
@@ -235,30 +235,33 @@ def write_plots(run:dict, out:Path, pubm:dict, # the run, its folder and the pub
                 lc:dict, # `loss_comparison`
                ) -> dict|None:
     "plots/*.png of a finished run (training, dev scatter, metrics, loss vs published, consumption); the epoch plan of a multi-dataset run."
-    pl, sel = out/'plots', reported(run)
+    pl, sel = Path(tempfile.mkdtemp(dir=out, prefix='.plots.')), reported(run)  # drawn aside, then renamed to plots/: whole or not at all
     title = f"{run['card']} ({run['profile']}{', stand-in model' if run['stand_in'] else ''})"
     if lc['compared']: plots.plot_loss_comparison(lc, title=f"{title}: training loss, {lc['within']} of {lc['n']} published rows within {lc['tol']:.0%}", path=pl/'loss_vs_published.png')
     plots.plot_training(out/'log.csv', title=f'{title}: training', path=pl/'training.png')
     plots.plot_scatter(reported_cosine(run, 'dev'), run['gold']['dev'], title=f'{title} dev', path=pl/'scatter_dev.png')
     plots.plot_metric_bars(pubm, sel['dev']['metrics'], run['before']['dev']['metrics'], title=f'{title}: dev metrics', path=pl/'metrics.png')
-    if len(run['train_sizes']) < 2: return None
-    plan = epoch_plan(run['train_sizes'], run['batch_size'], run['sampler'] or 'proportional')
-    plots.plot_consumption({f"{run['card']} {run['sampler']}": plan['rows']}, title='rows one epoch of this recipe draws', path=pl/'consumption.png')
+    plan = None
+    if len(run['train_sizes']) > 1:
+        plan = epoch_plan(run['train_sizes'], run['batch_size'], run['sampler'] or 'proportional')
+        plots.plot_consumption({f"{run['card']} {run['sampler']}": plan['rows']}, title='rows one epoch of this recipe draws', path=pl/'consumption.png')
+    pl.chmod(0o755); shutil.rmtree(out/'plots', ignore_errors=True); os.replace(pl, out/'plots')
     return plan
 
 def write_outputs(run:dict, # the run record from `run_recipe`
                   out:Path|str) -> dict:
     "Write metrics.json, README.md, comparison.md and plots/*.png for a finished run; returns their paths."
     out = Path(out)
+    fault_point('writing the card and plots')
     pub = published_card(run['recipe'])
     metrics = run_metrics(run, published_metrics(pub))
     card = card_from_run(run, pub, out/'log.csv', eval_name=run['recipe']['eval'].get('name') or 'sts-dev')
     repro = reproduction_section(run, pub, str(out))
-    (out/'README.md').write_text(render_card(card, repro, model_id=str(out/'model')))
+    write_atomic(out/'README.md', render_card(card, repro, model_id=str(out/'model')))
     lc, sc = loss_comparison(pub, out/'log.csv'), stats_comparison(pub, card)
-    (out/'comparison.md').write_text(comparison_markdown(run, pub, card, repro, lc, sc))
+    write_atomic(out/'comparison.md', comparison_markdown(run, pub, card, repro, lc, sc))
     metrics['loss_vs_published'] = {k: lc[k] for k in ('n', 'compared', 'within', 'printed', 'tol', 'largest')} if lc['n'] else None
     metrics['stats_vs_published'] = dict(equal=sum(x['equal'] for x in sc), n=len(sc)) if sc else None
     if plan := write_plots(run, out, metrics['published_dev'], lc): metrics['epoch_plan'] = plan
-    (out/'metrics.json').write_text(json.dumps(metrics, indent=1))
+    write_atomic(out/'metrics.json', json.dumps(metrics, indent=1))
     return {p.name: p for p in [out/'metrics.json', out/'README.md', out/'comparison.md', *sorted((out/'plots').glob('*.png'))]}

@@ -8,7 +8,7 @@ import json, os, socket
 from datetime import datetime, timezone
 from pathlib import Path
 import yaml
-from .settings import get_settings
+from .settings import get_settings, write_atomic
 from .recipe import load_recipe, check_recipe
 
 # %% auto #0
@@ -56,10 +56,11 @@ def _value(s:str):
 
 # %% ../nbs/10_runs.ipynb #ru000008
 STATUSES = ('running', 'failed', 'interrupted', 'complete')  # what a STATUS file says; `get_status` adds 'missing'
+PRODUCTS = ('metrics.json', 'README.md', 'comparison.md', 'log.csv', 'run.json')  # what a complete run folder holds
 
 def set_status(out:Path, status:str, detail:str=''):
     "Write the run folder's STATUS: running, failed, interrupted or complete, and a detail (the error, how it ended)."
-    Path(out, 'STATUS').write_text(f'{status}\n{detail}'.rstrip() + '\n')
+    write_atomic(Path(out, 'STATUS'), f'{status}\n{detail}'.rstrip() + '\n')
 
 def status_detail(out:Path) -> str:
     "What the STATUS file says beyond its first line (the error of a failed run, the step of an interrupted one)."
@@ -100,8 +101,6 @@ def mark_ended(out:Path, e:BaseException,
     except AttributeError: pass
 
 # %% ../nbs/10_runs.ipynb #ru000010
-PRODUCTS = ('metrics.json', 'README.md', 'comparison.md', 'log.csv', 'run.json')  # what a complete run folder holds
-
 def check_resumable(out:Path,
                     params:dict|None=None, # the parameters the caller resumes with (None: the folder's own)
                    ) -> dict:
@@ -133,9 +132,9 @@ def begin_run(card:str, profile:str|None=None, variant:str|None=None, seed:int|N
     r = check_recipe(load_recipe(card, profile, variant, overrides))  # a bad recipe or override fails before any folder exists
     out = new_run_dir(r.card, profile, variant) if out is None else _adopt(Path(out).resolve(), run_params(card, profile, variant, seed, overrides, Path(out).resolve()), resume)
     out = Path(out).resolve()
-    (out/'params.yaml').write_text(yaml.safe_dump(run_params(card, profile, variant, seed, overrides, out), sort_keys=False))
+    write_atomic(out/'params.yaml', yaml.safe_dump(run_params(card, profile, variant, seed, overrides, out), sort_keys=False))
     set_status(out, 'running', 'resumed' if resume else '')
-    (out/'PROCESS').write_text(f'{socket.gethostname()} {os.getpid()}\n')  # who runs it: `get_status` tells a dead run from a running one
+    write_atomic(out/'PROCESS', f'{socket.gethostname()} {os.getpid()}\n')  # who runs it: `get_status` tells a dead run from a running one
     if mark_failures: _mark_failures_in_kernel(out)
     return out
 

@@ -4,13 +4,15 @@
 
 # %% ../nbs/00_settings.ipynb #2f817b17
 from __future__ import annotations
-import os, configparser
+import os, configparser, signal, tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from importlib.resources import files
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PACKAGE_CARDS', 'PROFILES', 'RENAMED_PROFILES', 'find_settings', 'Settings', 'check_profile', 'get_settings']
+__all__ = ['PACKAGE_CARDS', 'PROFILES', 'RENAMED_PROFILES', 'find_settings', 'Settings', 'check_profile', 'get_settings',
+           'atomic_file', 'write_cause', 'write_atomic', 'fault_point']
 
 # %% ../nbs/00_settings.ipynb #4726b2de
 def find_settings(start:Path|str|None=None, # folder to start from (default: the working directory)
@@ -72,3 +74,57 @@ def get_settings(path:Path|str|None=None, # a settings.ini; default: `find_setti
     return Settings(root=root, data=_path(vals['data']), cache=_path(vals['cache']), outputs=_path(vals['outputs']), cards=_path(vals['cards']) or PACKAGE_CARDS,
                     mirror=_path(vals['mirror']), base_url=vals['base_url'].rstrip('/'), profile=vals['profile'],
                     seed=int(vals['seed']))
+
+# %% ../nbs/00_settings.ipynb #4133705f
+@contextmanager
+def atomic_file(path:Path|str, # the file to (re)write
+                mode:str='w', # 'w' (text, UTF-8) or 'wb'
+                **kw, # passed to `open` (e.g. newline='')
+               ):
+    "Yield a file open on a unique temporary name beside `path`, renamed over `path` when the block ends without error (else removed)."
+    path = Path(path)
+    try: fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    except OSError as e: raise OSError(e.errno, f'cannot write {path}: {write_cause(path, e)}') from e
+    try:
+        with os.fdopen(fd, mode, **({'encoding': 'utf-8'} if 'b' not in mode and 'encoding' not in kw else {}), **kw) as f:
+            yield f
+            f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        if str(path) in str(e): raise
+        raise OSError(e.errno, f'cannot write {path}: {write_cause(path, e)}') from e
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True); raise
+
+def write_cause(path:Path|str, # where the write failed
+                e:BaseException, # what it raised (torch and safetensors hide the OS error in their messages)
+               ) -> str:
+    "Why a write under `path` failed, in words: the OS error, else a full disk or a file-size limit (`ulimit -f`), else `e`."
+    import errno, resource, shutil
+    err = getattr(e, 'errno', None) or next((x.errno for x in (e.__cause__, e.__context__) if isinstance(x, OSError)), None)
+    if err: return os.strerror(err)
+    p = Path(path)
+    while not p.exists() and p != p.parent: p = p.parent
+    if (free := shutil.disk_usage(p).free) < 1 << 20: return f'{os.strerror(errno.ENOSPC)} ({free:,} bytes free)'
+    if (lim := resource.getrlimit(resource.RLIMIT_FSIZE)[0]) != resource.RLIM_INFINITY: return f'{os.strerror(errno.EFBIG)} (a file-size limit of {lim:,} bytes: ulimit -f)'
+    return f'{type(e).__name__}: {e}'
+
+def write_atomic(path:Path|str, # the file to (re)write
+                 data:str|bytes) -> Path:
+    "Write `data` to `path` whole or not at all (`atomic_file`); returns `path`."
+    with atomic_file(path, 'wb' if isinstance(data, bytes) else 'w') as f: f.write(data)
+    return Path(path)
+
+# %% ../nbs/00_settings.ipynb #d80b95d5
+def fault_point(phase:str, # what the run is doing now, e.g. 'training' or 'writing checkpoint'
+               ) -> None:
+    "Send the signal armed by `STS_STUDY_FAULT` ('<phase text>:<SIGNAL>') when `phase` contains its text (the fault harness); else nothing."
+    spec = os.environ.get('STS_STUDY_FAULT')
+    if not spec or os.environ.get('STS_STUDY_FAULT_DONE'): return
+    what, _, sig = spec.rpartition(':')
+    if what.lower() not in phase.lower(): return
+    os.environ['STS_STUDY_FAULT_DONE'] = '1'
+    pg, s = int(os.environ.get('STS_STUDY_FAULT_PGID') or os.getpgid(0)), getattr(signal, sig)
+    os.killpg(pg, s)
+    if os.getpgid(0) != pg: os.kill(os.getpid(), s)  # a kernel in its own session (papermill's) gets it too, at this very moment

@@ -4,17 +4,20 @@ from conftest import run_cli, copy_tree_writable, needs_mirror, MIRROR, CPU_MODE
 
 @pytest.mark.parametrize('cmd', [[], ['data'], ['data', 'list'], ['data', 'fetch'], ['data', 'stats']])
 def test_help(cmd):
+    "The console script starts and prints each command's usage (exit 0)."
     r = run_cli(*cmd, '--help')
     assert r.returncode == 0 and 'usage: sts-study' in r.stdout
 
 @needs_mirror
 def test_fetch_all_mirrored(tmp_path):
+    "`data fetch` of the four mirrored datasets verifies their 9 files against the registry's checksums."
     r = run_cli('data', 'fetch', '-q', 'korsts', 'kornli-xnli', 'hebnli', 'hebrew-stsb', env={'STS_STUDY_CACHE': tmp_path})
     assert r.returncode == 0, r.stderr
     assert r.stdout.count('ok ') == 9
 
 @needs_mirror
 def test_list(tmp_path):
+    "`data list`: KorSTS's split sizes, where it is read from and its license; a dataset the mirror lacks shows as missing."
     r = run_cli('data', 'list', env={'STS_STUDY_CACHE': tmp_path})
     assert r.returncode == 0
     line = next(l for l in r.stdout.splitlines() if l.startswith('korsts '))
@@ -29,12 +32,13 @@ def test_corrupt_mirror_byte(tmp_path):
     b = bytearray(f.read_bytes()); b[1000] = (b[1000] + 1) % 256; f.write_bytes(bytes(b))
     cache = tmp_path/'cache'
     r = run_cli('data', 'fetch', '-q', 'korsts', env={'STS_STUDY_MIRROR': tmp_path/'mirror', 'STS_STUDY_CACHE': cache})
-    assert r.returncode != 0
+    assert r.returncode == 1
     assert 'checksum mismatch for kakaobrain/kor-nlu-datasets/KorSTS/sts-dev.tsv' in r.stderr
     assert 'ok       korsts/train' in r.stdout  # the good files still verify
     assert not list(cache.rglob('sts-dev.tsv'))
 
 def test_missing_file_names_url(tmp_path):
+    "A file neither mirrored nor downloadable: exit 1, naming the file, its upstream URL and where to put it."
     r = run_cli('data', 'fetch', '-q', 'hebnli-train',
                 env={'STS_STUDY_MIRROR': tmp_path, 'STS_STUDY_BASE_URL': 'http://127.0.0.1:9', 'STS_STUDY_CACHE': tmp_path/'c'})
     assert r.returncode == 1

@@ -20,6 +20,7 @@ def _run_folder(root, card, variant, seed, noise, rng, gold, budget=32):
     return name
 
 def test_findings_notebook_rewrites_readme_from_run_folders(tmp_path):
+    "nbs/15_findings_report.ipynb on 31 synthetic run folders (30 of the 32-step budget, one of another): the README section between its markers rewritten, every run folder of the budget named and no other, each comparison per seed and pooled, its verdict, 8 figures."
     rng = np.random.default_rng(0)
     gold = {'dev': rng.random(120).tolist(), 'test': rng.random(100).tolist()}
     runs = tmp_path/'runs'; runs.mkdir()
@@ -29,7 +30,7 @@ def test_findings_notebook_rewrites_readme_from_run_folders(tmp_path):
     other = _run_folder(runs, 'hebrew-mbert', None, 42, .1, rng, gold, budget=200)  # another budget (make reproduce's): left out by -p budget 32
     readme = tmp_path/'README.md'
     readme.write_text('# kept\n<!-- findings:begin -->\nstale\n<!-- findings:end -->\nkept too\n')
-    r = subprocess.run([str(Path(sys.executable).parent/'papermill'), str(ROOT/'nbs/findings.ipynb'), str(tmp_path/'out.ipynb'),
+    r = subprocess.run([str(Path(sys.executable).parent/'papermill'), str(ROOT/'nbs/15_findings_report.ipynb'), str(tmp_path/'out.ipynb'),
                         '-p', 'runs_dir', str(runs), '-p', 'readme', str(readme), '-p', 'n_resamples', '50', '-p', 'budget', '32'], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     text = re.sub(r' +', ' ', readme.read_text())  # tables are padded to column width

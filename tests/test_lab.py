@@ -46,7 +46,7 @@ def _put(url, h, name, nb):
 def test_save_without_edits_leaves_git_clean(server):
     repo, url, h, git, log = server
     names = sorted(p.name for p in (repo/'nbs').glob('*.ipynb'))
-    assert len(names) >= 12
+    assert names == sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb')) and '12_reproduce_card.ipynb' in names  # every notebook of the repository
     for n in names:  # what JupyterLab does on save: PUT the notebook model it loaded
         m = _get(url, h, n)
         # served with the kernel metadata JupyterLab writes once the kernel starts (else opening marks it modified)
@@ -59,7 +59,7 @@ def test_save_without_edits_leaves_git_clean(server):
 
 def test_save_cleans_metadata_and_keeps_parameters_tag(server):
     repo, url, h, git, log = server
-    for n in ('reproduce.ipynb', '04_metrics.ipynb'):  # a template and a module notebook
+    for n in ('12_reproduce_card.ipynb', '05_metrics.ipynb'):  # a template and a module notebook
         m = _get(url, h, n)
         for c in m['cells']:
             if c['cell_type'] == 'code':
@@ -72,10 +72,10 @@ def test_save_cleans_metadata_and_keeps_parameters_tag(server):
         # nbdev's clean (as nbdev-clean does): execution counts and editor metadata go, no trust flag in the file, papermill's tag survives
         assert all(c['execution_count'] is None and 'collapsed' not in c['metadata'] and 'trusted' not in c['metadata'] for c in code)
         # a module notebook keeps its outputs; a template is kept without (its run goes to the run folder)
-        assert all(len(c['outputs']) == (0 if n == 'reproduce.ipynb' else 2) for c in code), n
+        assert all(len(c['outputs']) == (0 if n == '12_reproduce_card.ipynb' else 2) for c in code), n
         m['cells'] = [{**c, 'outputs': []} if c['cell_type'] == 'code' else c for c in m['cells']]  # the edit undone: clean again
         _put(url, h, n, m)
-    assert any(c['metadata'].get('tags') == ['parameters'] for c in json.loads((repo/'nbs/reproduce.ipynb').read_text())['cells'])
+    assert any(c['metadata'].get('tags') == ['parameters'] for c in json.loads((repo/'nbs/12_reproduce_card.ipynb').read_text())['cells'])
     assert git('status', '--porcelain') == ''
     _log_clean(log)  # the rich outputs of cells run in the browser are trusted: no "Notebook ... is not trusted"
 
@@ -85,7 +85,7 @@ def test_template_run_is_saved_in_its_run_folder(server, tmp_path):
     repo, url, h, git, log = server
     run = tmp_path/'outputs/korean-gte-smoke-1'; run.mkdir(parents=True); (run/'STATUS').write_text('complete\n')
     (run/'run.ipynb').write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')  # another execution's (papermill's)
-    m = _get(url, h, 'reproduce.ipynb')
+    m = _get(url, h, '12_reproduce_card.ipynb')
     png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='
     for i, c in enumerate(c for c in m['cells'] if c['cell_type'] == 'code'):
         c.update(execution_count=i+1, outputs=[{'output_type': 'stream', 'name': 'stdout', 'text': f'cell {i} at /tmp/x\n'},
@@ -93,7 +93,7 @@ def test_template_run_is_saved_in_its_run_folder(server, tmp_path):
         c['metadata']['trusted'] = True
         if 'begin_run' in ''.join(c['source']): c['outputs'].append(run_record(run, token='lab-1'))
     m['metadata']['widgets'] = {'application/vnd.jupyter.widget-state+json': {'state': {}, 'version_major': 2, 'version_minor': 0}}
-    for _ in range(2): _put(url, h, 'reproduce.ipynb', m)  # saved twice (Ctrl+S, autosave): the same execution, one copy
+    for _ in range(2): _put(url, h, '12_reproduce_card.ipynb', m)  # saved twice (Ctrl+S, autosave): the same execution, one copy
     assert git('status', '--porcelain') == ''  # the template is as it was
     assert sorted(p.name for p in run.glob('*.ipynb')) == ['run.1.ipynb', 'run.ipynb']  # the earlier copy kept, as `sts-study resume` keeps it
     ex = json.loads((run/'run.ipynb').read_text())
@@ -124,7 +124,7 @@ def test_notebook_run_outside_cli_is_a_first_class_run(tmp_path):
     (tmp_path/'bad.ipynb').write_text(json.dumps(bad))
     r = subprocess.run([str(BIN/'jupyter'), 'nbconvert', '--to', 'notebook', '--execute', tmp_path/'bad.ipynb', '--output-dir', tmp_path/'b'],
                        env={**env, 'HF_HUB_OFFLINE': '1'}, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert r.returncode != 0
+    assert r.returncode == 1 and 'CellExecutionError' in r.stderr, r.stderr[-3000:]
     failed = [p.parent for p in (tmp_path/'outputs').glob('*/STATUS') if p.parent not in done]
     assert len(failed) == 1 and (failed[0]/'STATUS').read_text().startswith('failed') and 'nobody/no-such-model' in (failed[0]/'STATUS').read_text()
     r = run_cli('runs', tmp_path/'outputs', '--json')

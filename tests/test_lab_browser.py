@@ -1,4 +1,4 @@
-"""JupyterLab in a real browser (headless Chromium), as a user finds it through `make lab`: open reproduce.ipynb (it is
+"""JupyterLab in a real browser (headless Chromium), as a user finds it through `make lab`: open 12_reproduce_card.ipynb (it is
 not marked modified), Run All with the smoke profile, Ctrl+S. The run folder is complete and holds the executed
 notebook, the repository the server serves is clean in git, and the server logged no error and no untrusted save.
 Opt-in (a browser and a whole smoke run: a few minutes on 2 cores): STS_STUDY_BROWSER=1, with /usr/bin/chromium and
@@ -35,7 +35,7 @@ def _copy_repo(dst:Path) -> Path:
         s, d = ROOT/f, dst/f
         if not (s.exists() or s.is_symlink()): continue  # deleted in the working tree
         d.parent.mkdir(parents=True, exist_ok=True)
-        if s.is_symlink(): d.symlink_to(os.readlink(s))  # nbs/reproduce.ipynb links to the package's template
+        if s.is_symlink(): d.symlink_to(os.readlink(s))  # nbs/12_reproduce_card.ipynb links to the package's template
         else: shutil.copy2(s, d)
     git = lambda *a: subprocess.run(['git', *a], cwd=dst, check=True, capture_output=True, text=True).stdout
     git('init', '-q'); git('add', '-A'); git('-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'working tree')
@@ -78,11 +78,11 @@ def test_lab_run_all_and_save(tmp_path):
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page()
-                page.goto(f'{base}/lab/tree/reproduce.ipynb?token={token}')
+                page.goto(f'{base}/lab/tree/12_reproduce_card.ipynb?token={token}')
                 page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=180_000)
-                tab = page.locator('.lm-TabBar-tab', has_text='reproduce.ipynb').first
+                tab = page.locator('.lm-TabBar-tab', has_text='12_reproduce_card.ipynb').first
                 page.wait_for_timeout(3000)  # Lab writes the kernel's metadata into the notebook as the kernel starts
-                assert 'jp-mod-dirty' not in tab.get_attribute('class'), 'reproduce.ipynb is marked modified as it opens' + ctx()
+                assert 'jp-mod-dirty' not in tab.get_attribute('class'), '12_reproduce_card.ipynb is marked modified as it opens' + ctx()
                 page.get_by_role('menuitem', name='Run', exact=True).click()
                 page.locator('.lm-Menu-item', has_text=re.compile(r'^Run All Cells')).click()
                 t0, busy_seen, idle_since = time.time(), False, None

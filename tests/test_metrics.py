@@ -1,7 +1,7 @@
 "The metric suite end to end: `sts-study eval` against sentence-transformers' own evaluator."
 import json
 import numpy as np, pytest
-from conftest import run_cli, needs_mirror, slow, CPU_MODEL
+from conftest import run_cli, run_main, needs_mirror, slow, CPU_MODEL
 
 @needs_mirror
 @slow
@@ -24,5 +24,6 @@ def test_eval_cli_matches_library_evaluator():
     assert set(out['by_genre']) == {'main-captions', 'main-forums', 'main-news'}
 
 def test_eval_missing_model():
-    r = run_cli('eval', '--model', './no/such/model', '--data', 'korsts', '--split', 'dev')
-    assert r.returncode == 1 and "model './no/such/model' not found" in r.stderr
+    "`sts-study eval` of a model folder that is not there: one line naming it, exit 1."
+    r = run_main('eval', '--model', './no/such/model', '--data', 'korsts', '--split', 'dev')
+    assert (r.returncode, r.stdout, r.stderr) == (1, '', "sts-study: error: model './no/such/model' not found: no such folder\n")

@@ -24,7 +24,7 @@ def test_reproduce_cli_and_papermill_agree(tmp_path):
     assert _model_index(a/'README.md') == m['dev']  # the card's metrics are metrics.json's
     b = tmp_path/'pm'
     env = {**os.environ, 'STS_STUDY_MIRROR': str(MIRROR)}
-    pm = subprocess.run([str(Path(sys.executable).parent/'papermill'), 'nbs/reproduce.ipynb', str(tmp_path/'pm.ipynb'), '-p', 'card', 'korean-gte',
+    pm = subprocess.run([str(Path(sys.executable).parent/'papermill'), 'nbs/12_reproduce_card.ipynb', str(tmp_path/'pm.ipynb'), '-p', 'card', 'korean-gte',
                          '-p', 'profile', 'smoke', '-p', 'seed', '3', '-p', 'out', str(b)], cwd=ROOT, env=env, capture_output=True, text=True)
     assert pm.returncode == 0, pm.stderr[-3000:]
     assert json.loads((b/'metrics.json').read_text())['dev'] == m['dev']
@@ -34,7 +34,7 @@ def test_failed_run_is_marked_and_never_overwritten(tmp_path):
     out = tmp_path/'run'
     # a hub model that is nowhere (the hub offline): the recipe is valid, the run fails inside the notebook
     r = run_cli('reproduce', 'hebrew-mbert', '--profile', 'smoke', '--out', out, '-p', 'model.base', 'nobody/no-such-model', env={'HF_HUB_OFFLINE': '1'})
-    assert r.returncode != 0
+    assert r.returncode == 1 and f'failed: {out}\n' in r.stderr, r.stderr[-3000:]
     assert (out/'STATUS').read_text().startswith('failed') and 'nobody/no-such-model' in (out/'STATUS').read_text()
     assert not (out/'metrics.json').exists() and (out/'run.ipynb').exists()
     before = sorted(p.name for p in out.iterdir())
@@ -68,7 +68,7 @@ def test_findings_with_no_runs_says_what_it_needs(tmp_path):
     "The findings notebook on an empty outputs folder ends with a message naming the runs and commands, not a traceback."
     empty = tmp_path/'outputs'; empty.mkdir()
     out = tmp_path/'findings.ipynb'
-    p = subprocess.run([str(Path(sys.executable).parent/'papermill'), 'nbs/findings.ipynb', str(out), '-p', 'runs_dir', str(empty), '-p', 'n_resamples', '50'],
+    p = subprocess.run([str(Path(sys.executable).parent/'papermill'), 'nbs/15_findings_report.ipynb', str(out), '-p', 'runs_dir', str(empty), '-p', 'n_resamples', '50'],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     text = json.dumps([c.get('outputs') for c in json.loads(out.read_text())['cells']])

@@ -1,8 +1,8 @@
-"The study as a workbench: a user's own data (local files), recipes and cards, through the console script."
+"The study as a workbench: a user's own data (local files), recipes and cards, through the CLI (its `main` in process, where a console script would only add ~10 s of imports)."
 import csv, json
 import pytest
 import yaml
-from conftest import run_cli, needs_mirror, CORPUS, ROOT
+from conftest import run_cli, run_main, needs_mirror, CORPUS, ROOT
 
 CARD_K = ROOT/'sts_study'/'cards'/'korean-gte-kornli-korsts.md'
 
@@ -33,7 +33,7 @@ def test_eval_local_file_equals_sentence_transformers(files, name, extra):
     "`sts-study eval --data FILE` gives sentence-transformers' EmbeddingSimilarityEvaluator's numbers (within 1e-6)."
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
-    r = run_cli('eval', '--model', files/'tiny', '--data', files/name, *extra, '--json', '--n-resamples', '10', '--device', 'cpu')
+    r = run_main('eval', '--model', files/'tiny', '--data', files/name, *extra, '--json', '--n-resamples', '10', '--device', 'cpu')
     assert r.returncode == 0, r.stderr
     ours = json.loads(r.stdout)
     ds = _pairs()
@@ -44,10 +44,13 @@ def test_eval_local_file_equals_sentence_transformers(files, name, extra):
 
 @needs_mirror
 def test_eval_bad_row_names_file_row_field(files, tmp_path):
+    "A score that is not a number: `sts-study eval` names the file, its line and the field, exit 1."
     p = tmp_path/'bad.tsv'
-    p.write_text((files/'pairs.tsv').read_text().replace('\t4.2\n', '\tlots\n', 1) if '\t4.2\n' in (files/'pairs.tsv').read_text() else 'text_a\ttext_b\tsim\na\tb\tlots\n')
-    r = run_cli('eval', '--model', files/'tiny', '--data', p, '--columns', 'sentence1=text_a,sentence2=text_b,score=sim', '--score-scale', '5')
-    assert r.returncode == 1 and f"{p}, line" in r.stderr and "field 'sim': not a number: 'lots'" in r.stderr, r.stderr
+    text = (files/'pairs.tsv').read_text()
+    assert text.count('\t4.2\n') == 1  # dev row 38 (file line 40) is the one pair scored 4.2
+    p.write_text(text.replace('\t4.2\n', '\tlots\n'))
+    r = run_main('eval', '--model', files/'tiny', '--data', p, '--columns', 'sentence1=text_a,sentence2=text_b,score=sim', '--score-scale', '5')
+    assert r.returncode == 1 and f"{p}, line 40, field 'sim': not a number: 'lots'" in r.stderr, r.stderr
 
 @needs_mirror
 def test_own_recipe_with_local_files_trains_and_evaluates(files, tmp_path):
@@ -67,28 +70,28 @@ def test_own_recipe_with_local_files_trains_and_evaluates(files, tmp_path):
     assert run['train_sizes'] == {'triplets': 48, 'pairs': 60} and run['steps'] == 7 and run['after']['dev']['n'] == 60
     assert 'eval_my-dev_spearman_cosine' in (out/'log.csv').read_text()
     # a typo in an override of the user's recipe: exit 2, named, nothing written
-    r = run_cli('reproduce', files/'mine.yaml', '--profile', 'smoke', '-p', 'args.learning_rat', '2e-5', '--out', tmp_path/'never', cwd=tmp_path)
+    r = run_main('reproduce', files/'mine.yaml', '--profile', 'smoke', '-p', 'args.learning_rat', '2e-5', '--out', tmp_path/'never')
     assert r.returncode == 2 and "did you mean 'learning_rate'?" in r.stderr and not (tmp_path/'never').exists()
 
 @needs_mirror
 def test_recipe_from_card_k_binds_korsts_and_keeps_the_args(tmp_path):
     "Card K converts: KorSTS found from its sample rows, arguments equal to the shipped korean-gte recipe's; --strict fails on the unresolved KorNLI."
     from sts_study.recipe import load_recipe, Optimizer
-    r = run_cli('recipe', 'from-card', CARD_K, '-o', tmp_path/'k.yaml')
+    r = run_main('recipe', 'from-card', CARD_K, '-o', tmp_path/'k.yaml')
     assert r.returncode == 0, r.stderr
     k = yaml.safe_load((tmp_path/'k.yaml').read_text())
     assert [(t.get('data'), t.get('split'), t.get('convert')) for t in k['train']] == [(None, None, 'none'), ('korsts', 'train', 'sts')]
     shipped = load_recipe('korean-gte')
     assert k['args'] == shipped.args and Optimizer(**k['optimizer']) == shipped.optimizer and k['select'] == shipped.select
     assert 'unresolved: train[train-0].data' in r.stderr
-    assert run_cli('recipe', 'from-card', '--strict', CARD_K).returncode == 3
+    assert run_main('recipe', 'from-card', '--strict', CARD_K).returncode == 3
 
 @pytest.mark.skipif(CORPUS is None, reason='no card corpus (set STS_STUDY_CORPUS)')
 def test_every_corpus_card_converts_to_a_valid_recipe(tmp_path):
     "Every real generated card parses and converts to a recipe whose only problems are its unresolved fields."
     from sts_study.from_card import recipe_from_card, conversion_problems
     cards = sorted(p for p in CORPUS.glob('*.md') if p.name != 'README.md')
-    assert len(cards) >= 7
+    assert [p.stem for p in cards] == sorted(r['slug'] for r in csv.DictReader(open(CORPUS/'MANIFEST.tsv', encoding='utf-8'), delimiter='\t'))  # every card the manifest lists
     for p in cards:
         rec, un = recipe_from_card(p, sources=[])
         assert conversion_problems(rec, un) == [], p.name
