@@ -85,6 +85,8 @@ def atomic_file(path:Path|str, # the file to (re)write
     path = Path(path)
     try: fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     except OSError as e: raise OSError(e.errno, f'cannot write {path}: {write_cause(path, e)}') from e
+    mask = os.umask(0); os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes the file 0600: give it the mode open() would (others may read the run's files)
     try:
         with os.fdopen(fd, mode, **({'encoding': 'utf-8'} if 'b' not in mode and 'encoding' not in kw else {}), **kw) as f:
             yield f
