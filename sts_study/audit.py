@@ -8,7 +8,7 @@ dev, whether its log stops early, whether it evaluated on training rows, and wha
 from __future__ import annotations
 import csv, math, re
 from pathlib import Path
-from .card import Card, CardError, parse_card, log_values, card_provenance
+from .card import Card, CardError, parse_card, log_values, card_provenance, card_text
 from .tables import md_table
 from .train import FIT_DEFAULTS, epoch_plan
 
@@ -475,8 +475,7 @@ def audit_card(card:Card|Path|str, # a parsed card or a card file
         c, text, name = card, None, card.title
     else:
         p = Path(card)
-        if not p.exists(): raise FileNotFoundError(f'card {p} not found')
-        text, name = p.read_text(encoding='utf-8'), p.name
+        text, name = card_text(p), p.name
         c = st_card(text, p.name)
     checks = [f(c) for f in CHECKS]
     for ch in checks:

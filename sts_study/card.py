@@ -14,7 +14,7 @@ from .tables import md_table
 from .data import read_text, DataError
 
 # %% auto #0
-__all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'read_card', 'card_provenance',
+__all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'card_text', 'read_card', 'card_provenance',
            'render_card', 'card_diff', 'published_metrics', 'published_step', 'loss_log']
 
 # %% ../nbs/08_card.ipynb #efe72d17
@@ -207,13 +207,16 @@ def log_values(c:Card) -> list:
     "The training-log rows typed: numbers, and None for '-'."
     return [[_num(x) for x in r] for r in c.training_logs.get('rows', [])]
 
-def read_card(path:Path|str, partial:bool=False) -> Card:
-    "Parse the card file at `path`."
+def card_text(path:Path|str) -> str:
+    "A card file's text: UTF-8 (a BOM dropped), universal newlines; a missing file or one that is not UTF-8 is an error naming it."
     p = Path(path)
     if not p.exists(): raise FileNotFoundError(f'card {p} not found')
-    try: text = read_text(p).replace('\r\n', '\n').replace('\r', '\n')  # universal newlines, as text mode reads them
+    try: return read_text(p).replace('\r\n', '\n').replace('\r', '\n')  # universal newlines, as text mode reads them
     except DataError as e: raise CardError(f'card {e}') from None  # not UTF-8: the file, line and byte
-    return parse_card(text, src=p.name, partial=partial)
+
+def read_card(path:Path|str, partial:bool=False) -> Card:
+    "Parse the card file at `path`."
+    return parse_card(card_text(path), src=Path(path).name, partial=partial)
 
 # %% ../nbs/08_card.ipynb #f17c0002
 def card_provenance(c:Card) -> dict:

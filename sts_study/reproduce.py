@@ -79,7 +79,8 @@ def _execute(out:Path, params:dict, progress:bool):
                                 progress_bar=False, log_output=False)
     except BaseException as e:  # the kernel marked the folder when a cell raised; this covers a kernel that never started or died
         # a signal outside training (the kernel had no checkpoint to save): interrupted all the same
-        mark_ended(out, e, *((f'{got[0]} before training could save a checkpoint ({type(e).__name__}); resume starts over', 'interrupted') if got else ()))
+        if got: mark_ended(out, e, f'{got[0]} before training could save a checkpoint ({type(e).__name__}); resume starts over', 'interrupted')
+        else: mark_ended(out, e)
         raise
     if get_status(out) != 'complete': finish_run(out)  # a notebook without finish_run (an older copy) is checked here
 

@@ -130,8 +130,8 @@ def begin_run(card:str, profile:str|None=None, variant:str|None=None, seed:int|N
     s = get_settings()
     profile, seed = profile or s.profile, s.seed if seed is None else seed
     r = check_recipe(load_recipe(card, profile, variant, overrides))  # a bad recipe or override fails before any folder exists
-    out = new_run_dir(r.card, profile, variant) if out is None else _adopt(Path(out).resolve(), run_params(card, profile, variant, seed, overrides, Path(out).resolve()), resume)
-    out = Path(out).resolve()
+    if out is None: out = new_run_dir(r.card, profile, variant).resolve()
+    else: out = _adopt(Path(out).resolve(), run_params(card, profile, variant, seed, overrides, Path(out).resolve()), resume)
     write_atomic(out/'params.yaml', yaml.safe_dump(run_params(card, profile, variant, seed, overrides, out), sort_keys=False))
     set_status(out, 'running', 'resumed' if resume else '')
     write_atomic(out/'PROCESS', f'{socket.gethostname()} {os.getpid()}\n')  # who runs it: `get_status` tells a dead run from a running one
@@ -144,7 +144,7 @@ def _mark_failures_in_kernel(out:Path):
     ip = get_ipython()
     if ip is None: return
     def handler(shell, etype, evalue, tb, tb_offset=None):
-        if get_status(out) == 'running': mark_ended(out, evalue)
+        mark_ended(out, evalue)  # (unless something already marked it)
         shell.showtraceback((etype, evalue, tb), tb_offset=tb_offset)
     ip.set_custom_exc((Exception, KeyboardInterrupt), handler)
 

@@ -437,18 +437,26 @@ def build_evaluation(r:Recipe) -> dict:
     sets = {}
     for sec in ('eval', 'test'):
         e = getattr(r, sec)
-        ds = load_data(e.data, e.split)
+        sets[sec] = ds = _limit_data(e)
         if {'sentence1', 'sentence2', 'score'} - set(ds.column_names):
             raise ValueError(f"{sec}: STS pairs needed (sentence1, sentence2, score); {describe_source(e.data, e.split)} has {ds.column_names}: map them with columns")
-        sets[sec] = _limit(ds, e.limit)
     dev, test = sets['eval'], sets['test']
     extra = {e.name or e.evaluator: build_evaluator(e.evaluator, _limit_data(e), e.name or e.evaluator) for e in r.evaluators}
     return dict(dev=dev, test=test, evaluator=sts_evaluator(dev, name=r.eval.name if r.eval.name is not None else 'sts-dev'), extra=extra)
 
+def _others(model, ev:dict) -> dict:
+    "The recipe's other evaluators (`build_evaluation`) on `model`: evaluator → metric → value."
+    return {k: {m: float(v) for m, v in e(model).items()} for k, e in ev['extra'].items()}
+
+def _dev_test(model, ev:dict, seed:int, n_resamples:int, dev_embeddings=None) -> dict:
+    "Dev and test of `model` with bootstrap intervals (dev from `dev_embeddings` where training's evaluation already embedded them)."
+    return {'dev': evaluate(model, ev['dev'], n_resamples=n_resamples, seed=seed, embeddings=dev_embeddings),
+            'test': evaluate(model, ev['test'], n_resamples=n_resamples, seed=seed)}
+
 def zero_shot(model, ev:dict, # the model before training, `build_evaluation`'s sets
               out:Path, seed:int, n_resamples:int) -> dict:
     "Dev and test before training (cached: the same weights and pairs give the same baseline), and the other evaluators' numbers."
-    other = {k: {m: float(v) for m, v in e(model).items()} for k, e in ev['extra'].items()}
+    other = _others(model, ev)
     write_progress(out, 'zero-shot evaluation (dev, test)')
     zcache = get_settings().cache/'evaluations'
     return dict(other=other, **{k: cached_evaluate(model, ev[k], zcache, n_resamples=n_resamples, seed=seed) for k in ('dev', 'test')})
@@ -524,7 +532,7 @@ def resume_point(out:Path, resume:bool) -> tuple:
         else: log.unlink()
     return str(cks[-1]), note
 
-def restore(trainer:CountingTrainer, ckpt:Path, out:Path):
+def restore(trainer:CountingTrainer, ckpt:Path):
     "What `ckpt` keeps beyond the Trainer's own state: the counts, the loss not yet logged, the best on dev so far."
     trainer.restore = json.loads((ckpt/RESUME_FILE).read_text())
     if trainer.best is not None: trainer.best.load(ckpt/'best')
@@ -549,16 +557,13 @@ def final_evaluation(model, trainer:CountingTrainer, ev:dict, out:Path, seed:int
     write_progress(out, 'evaluation after training (dev, test)', step=trainer.state.global_step)
     step, bf16, best = trainer.state.global_step, trainer.args.bf16, trainer.best
     last = ev['evaluator'].last if ev['evaluator'].last and ev['evaluator'].last['steps'] == step and not bf16 else None  # training ended on a dev evaluation of this very model
-    after = {'dev': evaluate(model, ev['dev'], n_resamples=n_resamples, seed=seed, embeddings=last and last['embeddings']),
-             'test': evaluate(model, ev['test'], n_resamples=n_resamples, seed=seed)}
-    other = {k: {m: float(v) for m, v in e(model).items()} for k, e in ev['extra'].items()}
+    after, other = _dev_test(model, ev, seed, n_resamples, last and last['embeddings']), _others(model, ev)
     selection, chosen = dict(rule=rule, step=step), None
     if best is not None and best.step is not None:  # fit() kept the best-on-dev model: evaluate it beside the last
         if best.step == step: chosen = after  # the last model is the best
         else:
             model.load_state_dict(best.state)  # the model is the best from here on (and is what out/model holds)
-            chosen = {'dev': evaluate(model, ev['dev'], n_resamples=n_resamples, seed=seed, embeddings=None if bf16 else best.embeddings),
-                      'test': evaluate(model, ev['test'], n_resamples=n_resamples, seed=seed)}
+            chosen = _dev_test(model, ev, seed, n_resamples, None if bf16 else best.embeddings)
         selection.update(step=best.step, metric=best.key, value=best.best)
     return dict(after=after, other=other, chosen=chosen, selection=selection, reused_dev=last is not None)
 
@@ -588,7 +593,6 @@ def run_record(r:Recipe, model, trainer:CountingTrainer, data:DatasetDict, ev:di
 
 def save_whole(model, path:Path):
     "Save `model` to `path` whole or not at all: into a folder beside it, then renamed."
-    write_progress(path.parent, 'saving the model')
     tmp = path.with_name(f'.{path.name}.partial'); shutil.rmtree(tmp, ignore_errors=True)
     model.save(str(tmp)); shutil.rmtree(path, ignore_errors=True); os.replace(tmp, path)
 
@@ -622,12 +626,12 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     trainer = build_trainer(r, model, args, data, loss, ev, optimizers, plan, out, fail_at_step)
     ckpt, note = resume_point(out, resume)
     if note: notes.append(note); warnings.warn(note); write_progress(out, 'resuming', note=note)
-    if ckpt: restore(trainer, Path(ckpt), out)
+    if ckpt: restore(trainer, Path(ckpt))
     train_metrics = train(trainer, out, ckpt)
     if not keep_checkpoints: shutil.rmtree(out/'checkpoints', ignore_errors=True)
     final = final_evaluation(model, trainer, ev, out, seed, n_resamples, r.select)
     rank0 = int(os.environ.get('RANK', '0')) == 0  # under DDP only the first process writes the run's files
-    fault_point('saving the model')  # (smoke runs save none: the moment all the same)
+    write_progress(out, 'saving the model')  # (smoke runs save none: the moment, and its fault point, all the same)
     if save_model and rank0: save_whole(model, out/'model')
     shutil.rmtree(out/'best', ignore_errors=True)
     rec = run_record(r, model, trainer, data, ev, before, final, dict(seed=seed, device=device, plan=plan, t0=t0, train_metrics=train_metrics,
