@@ -11,11 +11,12 @@ from pathlib import Path
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from .tables import md_table
-from .data import read_text, DataError
+from .data import read_text, DataError, HUB_ID
+from .recipe import NoAliasLoader, AliasRefused
 
 # %% auto #0
 __all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'card_text', 'read_card', 'card_provenance',
-           'render_card', 'card_diff', 'published_metrics', 'published_step', 'loss_log']
+           'Block', 'one_line', 'fenced', 'render_card', 'card_diff', 'published_metrics', 'published_step', 'loss_log']
 
 # %% ../nbs/08_card.ipynb #efe72d17
 class CardError(ValueError):
@@ -55,12 +56,15 @@ def _split_front_matter(text:str, src:str):
     end = text.find('\n---', 3)
     if end < 0: raise CardError(f'{src}: front matter is not closed by ---')
     raw, damaged = text[3:end], []
-    try: fm = yaml.safe_load(raw) or {}
+    load = lambda s: yaml.load(s, Loader=NoAliasLoader)  # safe_load without aliases: a few bytes of them expand into megabytes
+    try: fm = load(raw) or {}
+    except AliasRefused as e: raise CardError(f'{src}: front matter line {e.problem_mark.line + 1}: {e.problem}') from None
     except yaml.YAMLError as e:
         # salvage: parse each top-level key on its own; a card whose text was mangled (card H's widget) keeps the rest
         fm, first = {}, e
         for blk in re.split(r'\n(?=[^\s#-])', raw.strip('\n')):
-            try: fm.update(yaml.safe_load(blk) or {})
+            try: fm.update(load(blk) or {})
+            except AliasRefused as a: raise CardError(f'{src}: front matter: {a.problem}') from None
             except yaml.YAMLError: damaged.append(blk.split(':', 1)[0].strip())
         if not fm or 'model-index' in damaged: raise CardError(f'{src}: broken YAML front matter: {first}') from None
     if not isinstance(fm, dict): raise CardError(f'{src}: front matter is not a mapping')
@@ -103,10 +107,12 @@ def _strip_code(s): return re.sub(r'</?code>', '', s)
 
 def _parse_dataset(name, text):
     d = dict(name=name)
-    m = re.search(r'\* Dataset: \[[^\]]*\]\(https://huggingface\.co/datasets/([^)\s]+)\)(?: at \[\w+\]\([^)]*/tree/(\w+)\))?', text)
+    m = re.search(r'^\* Dataset: \[[^\]\n]*\]\(https://huggingface\.co/datasets/([^)\s]+)\)(?: at \[\w+\]\([^)\n]*/tree/(\w+)\))?', text, re.M)
     d['hub_id'], d['revision'] = (m.group(1), m.group(2)) if m else (None, None)
-    m = re.search(r'\* Size: ([\d,]+) (?:training|evaluation) samples', text); d['size'] = int(m.group(1).replace(',', '')) if m else None
-    m = re.search(r'\* Columns: (.*)', text)
+    if d['hub_id'] and not HUB_ID.fullmatch(d['hub_id']):  # a path (../../x) is no hub id: datasets would read that folder
+        d['refused'] = f"the card's hub dataset id {d['hub_id']!r} is not a hub id (name or owner/name)"; d['hub_id'] = None
+    m = re.search(r'^\* Size: ([\d,]+) (?:training|evaluation) samples', text, re.M); d['size'] = int(m.group(1).replace(',', '')) if m else None
+    m = re.search(r'^\* Columns: (.*)', text, re.M)
     d['columns'] = re.findall(r'<code>(.*?)</code>', m.group(1)) if m else []
     m = re.search(r'statistics based on the first (\d+) samples', text); d['stats_n'] = int(m.group(1)) if m else None
     st = md_table_rows(text.split('* Samples:')[0]) if m else []
@@ -129,7 +135,7 @@ def _kv_list(text): return {k: typed(v) for k, v in re.findall(r'^- `(\w+)`: ?(.
 # %% ../nbs/08_card.ipynb #e85b71cd
 def _parse_details(c:Card, details:str, missing:list):
     "Model Details: base model and revision, sequence length, output dimension, similarity, the architecture."
-    m = re.search(r'\*\*Base model:\*\* \[([^\]]+)\]\([^)]*\)(?: <!-- at revision (\w+) -->)?', details)
+    m = re.search(r'\*\*Base model:\*\* \[([^\]\n]+)\]\([^)\n]*\)(?: <!-- at revision (\w+) -->)?', details)
     if m: c.base_model, c.revision = m.group(1), m.group(2)
     else: c.base_model = c.front_matter.get('base_model')
     for attr, pat in (('max_seq_length', r'\*\*Maximum Sequence Length:\*\* (\d+)'), ('output_dim', r'\*\*Output Dimensionality:\*\* (\d+)')):
@@ -145,7 +151,7 @@ def _parse_evaluations(ev:str) -> list:
     out = []
     for task, t in _blocks(ev, 4):
         rows = md_table_rows(t)
-        m = re.search(r'\* Dataset: `([^`]*)`', t)
+        m = re.search(r'^\* Dataset: `([^`\n]*)`', t, re.M)  # one line: a name spanning lines is no name
         e = re.search(r'Evaluated with \[?<code>([\w.]+)</code>', t)
         names = rows[0][1:] if rows and len(rows[0]) > 2 else [m.group(1) if m else None]
         for j, name in enumerate(names):
@@ -179,7 +185,7 @@ def _parse_training(c:Card, td:str, missing:list):
         c.training_logs = dict(columns=rows[0], rows=rows[1:]) if rows else {}
     fv = h3.get('Framework Versions')
     if fv is None: missing.append('Training Details/Framework Versions')
-    else: c.framework_versions = dict(re.findall(r'^- ([^:]+): (.*)$', fv, re.M))
+    else: c.framework_versions = dict(re.findall(r'^- ([^:\n]+): (.*)$', fv, re.M))
 
 def parse_card(text:str, # the card's markdown
                src:str='card', # name for error messages (file name)
@@ -236,39 +242,56 @@ def card_provenance(c:Card) -> dict:
     return dict(writer=writer, st_version=st, evidence=[k for k, v in ev.items() if v], against=[k for k, v in ev.items() if not v])
 
 # %% ../nbs/08_card.ipynb #67b20ef3
+class Block(str):
+    "Markdown that spans lines on purpose (a table, the front matter, a fenced block's text): rendered as it is."
+
+def one_line(v) -> str:
+    "`v` as one line of text: a `Block` as it is; else line breaks and other control characters each made a space (a card's value cannot start a section)."
+    return v if isinstance(v, Block) else re.sub(r'[\x00-\x1f\x7f-\x9f\u2028\u2029]', ' ', str(v))
+
+def fenced(s:str) -> Block:
+    "Text for inside a ``` fence: a line that would close the fence is indented by a space (a citation cannot end its fence and start a section)."
+    return Block(re.sub(r'(?m)^(?=\s*```)', ' ', re.sub(r'[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]', ' ', str(s))))
+
+def _md(header, rows, align='left') -> Block:
+    "`md_table` of one-line cells (None stays None: md_table prints '-')."
+    cell = lambda x: None if x is None else one_line(x)
+    return Block(md_table([cell(h) for h in header], [[cell(x) for x in r] for r in rows], align))
+
 def _hp(v): return v if isinstance(v, str) else str(v)
 
 def _metric_table(e):
     rows = [[f'**{k}**', f'**{v}**'] if k == e.get('bold') else [k, v] for k, v in e['metrics'].items()]
-    return md_table(['Metric', 'Value'], rows)
+    return _md(['Metric', 'Value'], rows)
 
 def _stats_table(d):
     cols = list(d['stats'])
     ty = ['type'] + [d['stats'][c]['type'] for c in cols]
     det = ['details'] + ['<ul>' + ''.join(f'<li>{x}</li>' for x in d['stats'][c]['details']) + '</ul>' for c in cols]
-    return '\n'.join('  ' + l for l in md_table([''] + cols, [ty, det]).split('\n'))
+    return Block('\n'.join('  ' + l for l in _md([''] + cols, [ty, det]).split('\n')))
 
 def _sample_table(d):
     cols = list(d['samples'][0])
-    return '\n'.join('  ' + l for l in md_table(cols, [[f'<code>{s[c]}</code>' for c in cols] for s in d['samples']]).split('\n'))
+    return Block('\n'.join('  ' + l for l in _md(cols, [[f'<code>{s[c]}</code>' for c in cols] for s in d['samples']]).split('\n')))
 
 def render_card(c:Card, # the card's data
                 reproduction:str|None=None, # markdown for the Reproduction section
                 model_id:str='sentence_transformers_model_id') -> str:
-    "The card as markdown, in sentence-transformers' layout."
-    env = Environment(loader=PackageLoader('sts_study', 'templates'), undefined=StrictUndefined, keep_trailing_newline=True)
+    "The card as markdown, in sentence-transformers' layout; every value the card gave is one line (`one_line`), fenced text cannot close its fence."
+    env = Environment(loader=PackageLoader('sts_study', 'templates'), undefined=StrictUndefined, keep_trailing_newline=True, finalize=one_line)
+    env.filters['fenced'] = fenced
     env.filters['code'] = lambda s: f'<code>{s}</code>'
     env.filters['join_and'] = lambda xs: (', '.join(list(xs)[:-1]) + ', and ' + list(xs)[-1]) if len(xs := list(xs)) > 2 else ' and '.join(xs)
     env.filters['hp'] = _hp
-    env.filters['tojson_indented'] = lambda d: '\n'.join('  ' + l for l in json.dumps(d, indent=4).split('\n'))
+    env.filters['tojson_indented'] = lambda d: Block('\n'.join('  ' + l for l in json.dumps(d, indent=4).split('\n')))
     lg = c.training_logs
     return env.get_template('card.md.j2').render(
-        c=c, reproduction=reproduction, model_id=model_id,
-        front_matter_yaml=yaml.safe_dump(c.front_matter, sort_keys=False, allow_unicode=True, width=1000),
+        c=c, reproduction=Block(reproduction) if reproduction else reproduction, model_id=model_id,
+        front_matter_yaml=Block(yaml.safe_dump(c.front_matter, sort_keys=False, allow_unicode=True, width=1000)),
         metric_tables=[_metric_table(e) for e in c.evaluations],
         stats_tables=[_stats_table(d) if d.get('stats') else '' for d in c.datasets],
         sample_tables=[_sample_table(d) if d.get('samples') else '' for d in c.datasets],
-        log_table=md_table(lg['columns'], lg['rows'], 'center') if lg else '')
+        log_table=_md(lg['columns'], lg['rows'], 'center') if lg else '')
 
 # %% ../nbs/08_card.ipynb #4b9b428a
 def card_diff(a:Card, b:Card) -> dict:

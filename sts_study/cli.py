@@ -5,7 +5,7 @@ package's functions."""
 
 # %% ../nbs/19_cli.ipynb #ae7523e2
 from __future__ import annotations
-import argparse, contextlib, json, sys
+import argparse, contextlib, json, re, sys
 from .settings import get_settings, PROFILES
 from .tables import format_table
 from .sources import load_registry, get_source, fetch, file_status, ChecksumError, MissingFileError
@@ -13,9 +13,10 @@ from .data import DataError
 from .recipe import RecipeError
 
 # %% auto #0
-__all__ = ['CANONICAL', 'COMMANDS', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats', 'eval_source',
-           'cmd_eval', 'cmd_card_parse', 'cmd_card_diff', 'cmd_card_audit', 'cmd_reproduce', 'cmd_train', 'cmd_resume',
-           'cmd_recipe_from_card', 'cmd_model_derive_q4', 'cmd_runs', 'cmd_bench', 'build_parser', 'main']
+__all__ = ['CANONICAL', 'CONTROLS', 'COMMANDS', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats',
+           'eval_source', 'cmd_eval', 'shown', 'through_shown', 'cmd_card_parse', 'cmd_card_diff', 'cmd_card_audit',
+           'cmd_reproduce', 'cmd_train', 'cmd_resume', 'cmd_recipe_from_card', 'cmd_model_derive_q4', 'cmd_runs',
+           'cmd_bench', 'build_parser', 'main']
 
 # %% ../nbs/19_cli.ipynb #3e2e0c64
 def data_list_rows(settings=None) -> list:
@@ -129,6 +130,25 @@ def _add_eval(p):
     p.add_argument('--seed', type=int, default=42, help='bootstrap seed (default 42)')
     p.set_defaults(func=cmd_eval)
 
+# %% ../nbs/19_cli.ipynb #892d1cb0
+CONTROLS = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]')  # C0, DEL, C1, Unicode line breaks, bidirectional overrides
+
+def shown(s, # text from a card (anything: str() is taken)
+          keep:str='\n\t', # the control characters kept as they are (a multi-line report keeps its line breaks)
+         ) -> str:
+    "`s` with each control character not in `keep` written as a visible escape (\\x1b, \\n, \\u202e)."
+    return CONTROLS.sub(lambda m: m.group() if m.group() in keep else m.group().encode('unicode_escape').decode(), str(s))
+
+@contextlib.contextmanager
+def through_shown():
+    "What the block prints to stdout and stderr, written through `shown` when it ends (the card and recipe commands print a card's text)."
+    import io
+    out, err, real_out, real_err = io.StringIO(), io.StringIO(), sys.stdout, sys.stderr
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): yield
+    finally:
+        real_out.write(shown(out.getvalue())); real_err.write(shown(err.getvalue()))
+
 # %% ../nbs/19_cli.ipynb #21482e58
 def cmd_card_parse(args):
     from sts_study.card import read_card, card_provenance
@@ -188,7 +208,7 @@ def cmd_card_audit(args):
 def cmd_reproduce(args):
     from sts_study.reproduce import reproduce
     from sts_study.runs import parse_overrides
-    _report(lambda: reproduce(_card(args.card), args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out))
+    _report(lambda: reproduce(_card(args.card), args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out, trust_remote_code=args.trust_remote_code))
 
 def _variants() -> str:
     "The shipped recipes' variants, for --help: `as-printed, graded, ... (hebrew-mbert); ...`."
@@ -210,11 +230,12 @@ def cmd_train(args):
     if args.nproc > 1 and 'LOCAL_RANK' not in os.environ:
         if not args.out: raise ValueError('--nproc needs --out (every process writes to the same run folder)')
         raise SystemExit(launch_torchrun(args.nproc, args.argv))
-    _report(lambda: train_run(_card(args.card), args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out), quiet=int(os.environ.get('RANK', '0')) != 0)
+    _report(lambda: train_run(_card(args.card), args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out, trust_remote_code=args.trust_remote_code),
+            quiet=int(os.environ.get('RANK', '0')) != 0)
 
 def cmd_resume(args):
     from sts_study.reproduce import resume
-    _report(lambda: resume(args.run))
+    _report(lambda: resume(args.run, trust_remote_code=args.trust_remote_code))
 
 def _report(run, quiet:bool=False):
     "Run a reproduction and say how it ended: complete (metrics), interrupted (how to resume; exit 130) or failed (the error; exit 1)."
@@ -240,7 +261,12 @@ def _add_reproduce(p):
     p.add_argument('--seed', type=int, help='default: settings seed (42)')
     p.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='recipe override, dotted key and YAML value, e.g. -p args.learning_rate 2e-5')
     p.add_argument('--out', help='run folder (must not exist); default outputs/<card>-<profile>-<timestamp>')
+    _add_trust(p)
     p.set_defaults(func=cmd_reproduce)
+
+def _add_trust(p):
+    p.add_argument('--trust-remote-code', action='store_true', help="allow the recipe's model.trust_remote_code: true, i.e. run code from the model's "
+                   "repository (only at a pinned model.revision and model.code_revision); a recipe or run folder never switches it on by itself")
 
 def _add_train(p):
     _add_reproduce(p)
@@ -249,6 +275,7 @@ def _add_train(p):
 
 def _add_resume(p):
     p.add_argument('run', help='a failed or interrupted run folder (sts-study runs lists them)')
+    _add_trust(p)
     p.set_defaults(func=cmd_resume)
 
 # %% ../nbs/19_cli.ipynb #rc000001
@@ -259,14 +286,13 @@ def cmd_recipe_from_card(args):
     rec, un = recipe_from_card(args.card, files=args.data, keep_unknown=args.strict)  # --strict: arguments transformers lacks are refused (exit 2)
     if (ps := conversion_problems(rec, un)): raise RecipeError(f'the recipe converted from {args.card} does not validate:\n  ' + '\n  '.join(ps))
     dropped = [] if args.strict else card_args(read_card(args.card, partial=True))[1]  # [(name, value, why)], also in the recipe's notes
-    head = (f"# Converted by `sts-study recipe from-card {args.card}`.\n"
-            + ''.join(f"# DROPPED args.{k} = {v!r}: {w}\n" for k, v, w in dropped)
-            + ''.join(f"# UNRESOLVED {k}: {w}\n" for k, w in un)
-            + ("# Fill these in (a registry name, a local file or hf:owner/name for data), then: sts-study reproduce THIS.yaml\n" if un else ''))
-    text = head + yaml.safe_dump(rec, sort_keys=False, allow_unicode=True, width=120)
-    if args.o:
-        from pathlib import Path
-        Path(args.o).write_text(text, encoding='utf-8'); print(f'wrote {args.o}', file=sys.stderr)
+    comments = ([f"Converted by `sts-study recipe from-card {args.card}`."] + [f"DROPPED args.{k} = {v!r}: {w}" for k, v, w in dropped]
+                + [f"UNRESOLVED {k}: {w}" for k, w in un] + (["Fill these in (a registry name, a local file or hf:owner/name for data), then: sts-study reproduce THIS.yaml"] if un else []))
+    # the recipe is YAML from the dumper; each comment line is one line (a card's text cannot end it and start YAML: line breaks escaped)
+    text = ''.join(f"# {shown(c, keep='')}\n" for c in comments) + yaml.safe_dump(rec, sort_keys=False, allow_unicode=True, width=120)
+    if args.o:  # written whole beside the file and renamed over it: an interrupted write leaves the old file as it was
+        from sts_study.settings import write_atomic
+        write_atomic(args.o, text); print(f'wrote {args.o}', file=sys.stderr)
     else: print(text)
     if args.json: print(json.dumps(dict(recipe=rec, unresolved=[dict(key=k, why=w) for k, w in un], dropped=[dict(name=k, value=v, why=w) for k, v, w in dropped]),
                                    indent=1, ensure_ascii=False), file=sys.stderr)
@@ -379,8 +405,9 @@ def main(argv:list|None=None):
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = build_parser().parse_args(argv)
     args.argv = argv  # the command line as given (`train --nproc N` runs it again in each process)
-    try: return args.func(args)
-    except RecipeError as e: print(f'sts-study: error: {e}', file=sys.stderr); raise SystemExit(2)
-    except (ChecksumError, MissingFileError, DataError, KeyError, FileNotFoundError, FileExistsError, ValueError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"sts-study: error: {msg}", file=sys.stderr); raise SystemExit(1)
+    with through_shown() if args.cmd in ('card', 'recipe') else contextlib.nullcontext():  # a card's text reaches the terminal escaped
+        try: return args.func(args)
+        except RecipeError as e: print(f'sts-study: error: {e}', file=sys.stderr); raise SystemExit(2)
+        except (ChecksumError, MissingFileError, DataError, KeyError, FileNotFoundError, FileExistsError, ValueError) as e:
+            msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+            print(f"sts-study: error: {msg}", file=sys.stderr); raise SystemExit(1)

@@ -5,7 +5,7 @@ two cards' recipes need (NLI → triplets, NLI → labelled pairs), and dataset 
 
 # %% ../nbs/04_data.ipynb #6bab0a97
 from __future__ import annotations
-import csv, io, json, math, random
+import csv, io, json, math, random, re
 from collections import Counter
 from pathlib import Path
 import numpy as np
@@ -13,7 +13,7 @@ from datasets import Dataset, ClassLabel, Features, Value
 from .sources import get_source, fetch
 
 # %% auto #0
-__all__ = ['NLI_LABELS', 'READERS', 'FILE_FORMATS', 'LABEL_MAPS', 'DataError', 'read_text', 'read_table', 'read_korsts',
+__all__ = ['NLI_LABELS', 'READERS', 'FILE_FORMATS', 'HUB_ID', 'LABEL_MAPS', 'DataError', 'read_text', 'read_table', 'read_korsts',
            'read_hebrew_stsb', 'read_kornli', 'read_jsonl', 'read_hebnli', 'read_stsb_csv', 'load_dataset', 'data_spec',
            'describe_source', 'load_data', 'nli_to_triplets', 'nli_to_pairs', 'nli_to_entailment_pairs',
            'dataset_stats', 'stats_details']
@@ -149,13 +149,20 @@ def load_dataset(name:str, # registry name: korsts, kornli-xnli, kornli-train, h
 
 # %% ../nbs/04_data.ipynb #ld000002
 FILE_FORMATS = {'.csv': 'csv', '.tsv': 'tsv', '.jsonl': 'jsonl', '.json': 'jsonl', '.parquet': 'parquet'}
+HUB_ID = re.compile(r'(?!.*\.\.)[A-Za-z0-9][\w.-]{0,95}(/[A-Za-z0-9][\w.-]{0,95})?')  # name or owner/name: never a path (datasets reads a folder given as an id)
+
+def _hub(d:dict) -> dict:
+    "A hub source whose id is a hub id; else a ValueError (a card's or recipe's `../../x` or `/etc` is a local folder, not a hub dataset)."
+    if not isinstance(d['hub'], str) or not HUB_ID.fullmatch(d['hub']):
+        raise ValueError(f"hub dataset {d['hub']!r} is not a hub id (name or owner/name: letters, digits, '-', '_', '.'; no path)")
+    return d
 
 def data_spec(spec, # a registry name, a file path, 'hf:owner/name', or a mapping (path:, hub: or name:, with columns, score_scale)
               split:str|None=None, # the split (registry and hub sources)
              ) -> dict:
     "A data source in one form: {kind: registry|file|hub, ...}, or a ValueError naming what is wrong."
     if isinstance(spec, str):
-        if spec.startswith('hf:'): return dict(kind='hub', hub=spec[3:], split=split or 'train')
+        if spec.startswith('hf:'): return _hub(dict(kind='hub', hub=spec[3:], split=split or 'train'))
         if Path(spec).suffix.lower() in FILE_FORMATS: return dict(kind='file', path=spec, format=FILE_FORMATS[Path(spec).suffix.lower()])
         return dict(kind='registry', name=spec, split=split)
     if not isinstance(spec, dict): raise ValueError(f'a data source is a name, a path or a mapping, not {spec!r}')
@@ -172,7 +179,7 @@ def data_spec(spec, # a registry name, a file path, 'hf:owner/name', or a mappin
         fmt = d.get('format') or FILE_FORMATS.get(Path(d['path']).suffix.lower())
         if fmt not in FILE_FORMATS.values(): raise ValueError(f"{d['path']}: unknown file format; name a .csv, .tsv, .jsonl or .parquet file, or set format")
         return {**d, 'kind': 'file', 'format': fmt}
-    if kinds[0] == 'hub': return {**d, 'kind': 'hub', 'split': d.get('split') or split or 'train'}
+    if kinds[0] == 'hub': return _hub({**d, 'kind': 'hub', 'split': d.get('split') or split or 'train'})
     return {**d, 'kind': 'registry', 'split': d.get('split') or split}
 
 def describe_source(spec, split:str|None=None) -> str:

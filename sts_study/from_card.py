@@ -16,20 +16,24 @@ from .sources import load_registry, file_status
 from .recipe import Recipe, recipe_problems, unknown_args, TRAIN_KEYS
 
 # %% auto #0
-__all__ = ['POOLING', 'model_from_card', 'reachable_sources', 'identify_dataset', 'card_args', 'recipe_from_card',
-           'conversion_problems']
+__all__ = ['POOLING', 'remote_code_class', 'model_from_card', 'reachable_sources', 'identify_dataset', 'card_args',
+           'recipe_from_card', 'conversion_problems']
 
 # %% ../nbs/14_from_card.ipynb #fc000007
 POOLING = {'cls_token': 'cls', 'mean_tokens': 'mean', 'max_tokens': 'max', 'mean_sqrt_len_tokens': 'mean_sqrt_len', 'weightedmean_tokens': 'weightedmean', 'lasttoken': 'lasttoken'}
 
-def model_from_card(c:Card) -> dict:
-    "The recipe's `model` section from a card (base None when the card names none)."
+def remote_code_class(c:Card) -> str|None:
+    "The model class the card's architecture names when transformers does not implement it (the model ran its repository's own code); else None."
     import transformers
-    base = c.base_model if c.base_model and c.base_model.lower() != 'unknown' else None
-    m = re.search(r"pooling_mode_(\w+)': True", c.architecture)
     cls = re.search(r"Transformer model: (\w+)|'architecture': '(\w+)'", c.architecture)
     cls = (cls.group(1) or cls.group(2)) if cls else None
-    return dict(base=base, revision=c.revision, trust_remote_code=bool(cls) and not hasattr(transformers, cls),
+    return cls if cls and not hasattr(transformers, cls) else None
+
+def model_from_card(c:Card) -> dict:
+    "The recipe's `model` section from a card (base None when the card names none); trust_remote_code always false (see `remote_code_class`)."
+    base = c.base_model if c.base_model and c.base_model.lower() != 'unknown' else None
+    m = re.search(r"pooling_mode_(\w+)': True", c.architecture)
+    return dict(base=base, revision=c.revision, trust_remote_code=False,
                 published_base=base, published_revision=c.revision, max_seq_length=c.max_seq_length,
                 pooling=POOLING.get(m.group(1)) if m else None, normalize='Normalize()' in c.architecture)
 
@@ -114,7 +118,8 @@ def _train_entry(d:dict, i:int, sources) -> tuple:
         t.update(data={'hub': d['hub_id'], 'revision': d.get('revision'), 'split': 'train'}, convert='none')
     else:
         t.update(data=None, convert='none', unresolved=dict(columns=d.get('columns'), size=d.get('size'), samples=d.get('samples')))
-        unresolved.append((f'train[{name}].data', f"the {'unnamed' if d.get('name') in (None, 'Unnamed Dataset') else repr(d['name'])} dataset ({d.get('size') or '?'} rows, columns {d.get('columns')}): its sample rows are in no data the study can reach"))
+        unresolved.append((f'train[{name}].data', f"the {'unnamed' if d.get('name') in (None, 'Unnamed Dataset') else repr(d['name'])} dataset ({d.get('size') or '?'} rows, columns {d.get('columns')}): "
+                           + (f"{d['refused']}, and its" if d.get('refused') else 'its') + " sample rows are in no data the study can reach"))
     if not d.get('loss'): unresolved.append((f'train[{name}].loss', 'the card names no loss'))
     t = {k: v for k, v in t.items() if v is not None or k == 'data'}
     return t, unresolved
@@ -168,6 +173,8 @@ def recipe_from_card(card:Card|Path|str, # a parsed card or a card file
         elif e.get('data') is None: unresolved.append((f'{sec}.data', f"the card's {e['name']} pairs are in no data the study can reach"))
     model = model_from_card(c)
     if model['base'] is None: unresolved.append(('model.base', 'the card names no base model (trained from scratch or a local copy)'))
+    if (cls := remote_code_class(c)): unresolved.append(('model.trust_remote_code', f"needs remote code (class {cls} is not in transformers): the recipe says false; "
+                                                         "--trust-remote-code runs it, at a pinned model.revision and model.code_revision, if you trust that code"))
     args, dropped = card_args(c, keep_unknown)
     epochs = args.get('num_train_epochs')
     last_epoch = max([r[0] for r in log_values(c) if r and isinstance(r[0], (int, float))] or [None], key=lambda x: x or 0)

@@ -85,9 +85,13 @@ def resolve_model(ref:str, # a folder, or a hub id `owner/name`
 # %% ../nbs/03_models.ipynb #c0d3m013
 def load_model(ref:str|ResolvedModel, # a folder, a hub id, or a resolved reference
                trust_remote_code:bool=False, # allow the model's own code (only where a recipe says so)
-               device:str|None=None, revision:str|None=None, **kw) -> SentenceTransformer:
+               device:str|None=None, revision:str|None=None,
+               code_revision:str|None=None, # the commit of the model's own code where it lives in another repository (gte: Alibaba-NLP/new-impl)
+               **kw) -> SentenceTransformer:
     "Load a SentenceTransformer, with a clear error when it cannot be found or needs remote code."
     r = ref if isinstance(ref, ResolvedModel) else resolve_model(ref)
+    if code_revision and r.source == 'hub':  # transformers loads code from another repository at its default branch unless told the commit
+        for k in ('model_kwargs', 'config_kwargs'): kw[k] = {**(kw.get(k) or {}), 'code_revision': code_revision}
     try: return SentenceTransformer(r.path, trust_remote_code=trust_remote_code, device=device,
                                     revision=revision if r.source == 'hub' else None, **kw)
     except ValueError as e:
@@ -173,13 +177,25 @@ def derive_q4_stand_in(src:str, # a model: folder, mirror copy or hub id (see `r
                        stands_in_for:str|None=None, # the hub id it stands in for (default: `src`)
                       ) -> dict:
     "A 4-bit-derived stand-in of `src` in `dest` (Q4_0 on word embeddings and encoder linear weights, stored fp16), with a README; what was done."
-    import shutil, datetime
-    from safetensors.torch import load_file, save_file
+    import os, shutil, tempfile
     r, dest = resolve_model(src), Path(dest)
+    if dest.exists(): raise FileExistsError(f'{dest} exists: choose a new folder')  # before any download
     if r.source == 'hub':  # with network: the hub's files, through the user's Hugging Face cache
         from huggingface_hub import snapshot_download
         r = ResolvedModel(src, snapshot_download(src), 'local')
-    if dest.exists(): raise FileExistsError(f'{dest} exists: choose a new folder')
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.', suffix='.partial'))  # made whole beside dest, then renamed: never half a folder
+    try:
+        info = _derive_q4(r, tmp/'model', stands_in_for)
+        if dest.exists(): raise FileExistsError(f'{dest} exists: choose a new folder')
+        os.rename(tmp/'model', dest)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+    return info
+
+def _derive_q4(r:ResolvedModel, dest:Path, stands_in_for:str|None) -> dict:
+    "`derive_q4_stand_in`'s work, into the new folder `dest`."
+    import shutil, datetime
+    from safetensors.torch import load_file, save_file
     st = SentenceTransformer(r.path, device='cpu')
     mods = Path(r.path, 'modules.json')  # the Transformer module's folder inside the sentence-transformers folder
     sub = json.loads(mods.read_text())[0].get('path', '') if mods.exists() else ''

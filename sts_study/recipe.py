@@ -14,10 +14,12 @@ from .settings import PROFILES, check_profile
 from .data import data_spec, read_text, DataError, FILE_FORMATS
 
 # %% auto #0
-__all__ = ['RECIPES', 'CARDS', 'SECTIONS', 'ARG_MAP', 'VALUE_RULES', 'CONVERTERS', 'WRAPPERS', 'LOSS_PARAMS_RENAMED',
-           'TRAIN_KEYS', 'CHOICES', 'SCHEDULE_KEYS', 'RecipeError', 'ModelSpec', 'TrainSet', 'EvalSet', 'Optimizer',
-           'StopRule', 'Recipe', 'load_recipe', 'today_defaults', 'unknown_args', 'training_args', 'known_losses',
-           'loss_problems', 'data_problem', 'schedule_problems', 'recipe_problems', 'check_recipe']
+__all__ = ['RECIPES', 'CARDS', 'SECTIONS', 'ENGINE_KEYS', 'ARG_MAP', 'VALUE_RULES', 'CONVERTERS', 'WRAPPERS',
+           'LOSS_PARAMS_RENAMED', 'TRAIN_KEYS', 'CHOICES', 'SCHEDULE_KEYS', 'CARD_ID', 'COMMIT', 'ENGINE_ARGS',
+           'HONOURED_ARGS', 'RecipeError', 'ModelSpec', 'TrainSet', 'EvalSet', 'Optimizer', 'StopRule', 'Recipe',
+           'AliasRefused', 'NoAliasLoader', 'StrictLoader', 'load_yaml', 'load_recipe', 'remote_code_problem',
+           'today_defaults', 'unknown_args', 'training_args', 'known_losses', 'loss_callables', 'loss_callable',
+           'loss_problems', 'data_problem', 'schedule_problems', 'guard_problems', 'recipe_problems', 'check_recipe']
 
 # %% ../nbs/06_recipe.ipynb #84ef01b5
 RECIPES = Path(str(files('sts_study')/'recipes'))
@@ -31,7 +33,8 @@ class ModelSpec:
     "The base model a recipe fine-tunes, and the architecture it is given."
     base: str|None = None  # a hub id, a folder, or 'tiny' / 'random': a random encoder whose tokenizer is built from the training data
     revision: str|None = None  # the hub revision (a commit) the card names
-    trust_remote_code: bool = False  # run the model repository's own code (gte's original implementation)
+    trust_remote_code: bool = False  # run the model repository's own code (gte's original implementation): only when the command line opts in, at pinned commits
+    code_revision: str|None = None  # the commit of that code (transformers' `code_revision`: gte's code lives in another repository)
     max_seq_length: int|None = None  # cut inputs to this many tokens (never above the model's own limit; random encoders: 128 when unset)
     pooling: str|None = None  # random encoders: mean (default) or cls
     normalize: bool = False  # append a Normalize module: unit-length embeddings
@@ -150,6 +153,38 @@ def _merge(base:dict, over:dict) -> dict:
         else: out[k] = copy.deepcopy(v)
     return out
 
+# %% ../nbs/06_recipe.ipynb #5369c4bb
+class AliasRefused(yaml.constructor.ConstructorError):
+    "A YAML alias in data that is read without them."
+
+class NoAliasLoader(yaml.SafeLoader):
+    "PyYAML's SafeLoader that refuses any alias (`*name`): a card's front matter."
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            e = self.peek_event()
+            raise AliasRefused(None, None, f"alias *{e.anchor} (aliases are not read: they can expand without bound)", e.start_mark)
+        return super().compose_node(parent, index)
+
+class StrictLoader(NoAliasLoader):
+    "NoAliasLoader that also refuses a key given twice in a mapping: a recipe."
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for k, _ in node.value:
+            key = self.construct_object(k, deep=True)
+            if isinstance(key, (str, int, float, bool)) or key is None:
+                if key in seen: raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", k.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+def load_yaml(text:str, # the YAML text
+              src:str, # the file, for messages
+             ):
+    "`text` read by `StrictLoader`; a ValueError naming `src`, the line and the duplicate key or alias."
+    try: return yaml.load(text, Loader=StrictLoader)
+    except yaml.MarkedYAMLError as e:
+        m = e.problem_mark
+        raise ValueError(f"{src}: line {m.line + 1}: {e.problem}" if m else f"{src}: {e.problem}") from None
+
 # %% ../nbs/06_recipe.ipynb #56e9993e
 def _resolve_paths(d, base:Path):
     "A recipe with the relative paths of its local data files made absolute against the recipe's folder (where they exist there)."
@@ -165,13 +200,14 @@ def load_recipe(card:str, # card id (korean-gte, hebrew-mbert) or the path of a 
                 profile:str='full', # full, cpu or smoke
                 variant:str|None=None, # a variant of the recipe file, e.g. graded; several merge in order: as-printed+graded
                 overrides:dict|None=None, # last deep-merged overrides, e.g. {'args': {'seed': 1}}
+                trust_remote_code:bool=False, # the command line's opt-in (--trust-remote-code): allow the recipe's model.trust_remote_code
                ) -> Recipe:
     "The recipe for `card` under `profile` and `variant`."
     p = Path(card) if str(card).endswith(('.yaml', '.yml')) else RECIPES/f'{card}.yaml'
     if not p.exists(): raise FileNotFoundError(f"no recipe {card!r}; cards: {', '.join(sorted(x.stem for x in RECIPES.glob('*.yaml')))}")
-    try: raw = yaml.safe_load(read_text(p))
+    try: raw = load_yaml(read_text(p), f'recipe {p}')
     except yaml.YAMLError as e: raise RecipeError(f'recipe {p} is not valid YAML: {e}') from None
-    except DataError as e: raise RecipeError(f'recipe {e}') from None  # not UTF-8: the file, line and byte
+    except (DataError, ValueError) as e: raise RecipeError(f'recipe {e}' if isinstance(e, DataError) else str(e)) from None  # not UTF-8: the file, line and byte; a duplicate key or an alias
     if not isinstance(raw, dict) or 'card' not in raw: raise RecipeError(f"recipe {p} cannot run:\n  card: missing (the recipe's id, e.g. card: my-model)")
     raw = _resolve_paths(raw, p.resolve().parent)
     profiles, variants = raw.pop('profiles', {}), raw.pop('variants', {})
@@ -184,7 +220,22 @@ def load_recipe(card:str, # card id (korean-gte, hebrew-mbert) or the path of a 
     known = {f.name for f in dataclasses.fields(Recipe)}
     if extra := set(d) - known:  # `_near` (below, with the validation) names the nearest known key
         raise RecipeError(f"recipe {p} cannot run:\n  " + '\n  '.join(f"{k}: unknown recipe key{_near(k, known)}" for k in sorted(extra)))
+    if given := set(d) & set(ENGINE_KEYS):
+        raise RecipeError(f"recipe {p} cannot run:\n  " + '\n  '.join(f"{k}: set by the command line, not by a recipe" for k in sorted(given)))
+    if (p_ := remote_code_problem(d.get('model'), variant, trust_remote_code)): raise RecipeError(f"recipe {p} cannot run:\n  {p_}")
     return Recipe(**d, profile=profile, variant=variant, variants=tuple(variants), source=str(p))
+
+ENGINE_KEYS = ('profile', 'variant', 'variants', 'source')  # Recipe fields that load_recipe sets itself
+
+def remote_code_problem(model, # the merged recipe's `model` section
+                        variant:str|None, # the command line's --variant
+                        opted_in:bool, # the command line's --trust-remote-code
+                       ) -> str|None:
+    "Why the recipe's model.trust_remote_code cannot be honoured: only the command line switches remote code on (--trust-remote-code, or a variant named remote-code)."
+    v = model.get('trust_remote_code', False) if isinstance(model, dict) else False
+    if v is False or v is None or opted_in or 'remote-code' in (variant or '').split('+'): return None
+    return (f"model.trust_remote_code: {v!r} would run code from the repository of {model.get('base')!r}; a recipe never switches remote code on by itself: "
+            "pass --trust-remote-code (or --variant remote-code) on the command line if you trust that code")
 
 # %% ../nbs/06_recipe.ipynb #7b7386dd
 ARG_MAP = {  # the cards' (transformers 4.x) argument → how today's (transformers 5) takes it; an argument not named here is kept
@@ -262,6 +313,34 @@ def known_losses() -> dict:
     from sentence_transformers.sentence_transformer import losses
     return {n: c for n in dir(losses) if isinstance(c := getattr(losses, n), type) and issubclass(c, torch.nn.Module)}
 
+@lru_cache(maxsize=None)
+def loss_callables() -> dict:
+    "A loss parameter that names a class or function → {each name a recipe may give: the object}, looked up on fixed modules (never imported from the recipe's text)."
+    import torch
+    from sentence_transformers import util
+    from sentence_transformers.sentence_transformer import losses
+    nn_losses = {n: getattr(torch.nn.modules.loss, n) for n in torch.nn.modules.loss.__all__ if n.endswith('Loss')}
+    mods = {'Identity': 'linear', 'Sigmoid': 'activation', 'Tanh': 'activation', 'ReLU': 'activation'}
+    metrics = ('TripletDistanceMetric', 'SiameseDistanceMetric', 'BatchHardTripletLossDistanceFunction')
+    return {'loss_fct': {**{f'torch.nn.modules.loss.{n}': c for n, c in nn_losses.items()}, **{f'torch.nn.{n}': c for n, c in nn_losses.items()}},
+            'cos_score_transformation': {f'torch.nn.{w}{n}': getattr(torch.nn, n) for n, m in mods.items() for w in ('', f'modules.{m}.')},
+            'similarity_fct': {n: getattr(util, n) for n in ('cos_sim', 'pytorch_cos_sim', 'dot_score', 'manhattan_sim', 'euclidean_sim', 'pairwise_cos_sim',
+                                                             'pairwise_dot_score', 'pairwise_manhattan_sim', 'pairwise_euclidean_sim', 'pairwise_angle_sim')},
+            'distance_metric': {f'{c}.{a}': getattr(getattr(losses, c), a) for c in metrics for a in vars(getattr(losses, c)) if not a.startswith('_')}}
+
+def loss_callable(param:str, # a key of `loss_callables()`: loss_fct, cos_score_transformation, similarity_fct, distance_metric
+                  value:str, # the name as the card prints it, e.g. torch.nn.modules.loss.MSELoss
+                  loss:str='', # the loss's class name (a bare distance_metric, EUCLIDEAN, is its own loss's)
+                 ):
+    "The class or function `value` names for `param` (None when it is not an allowed name)."
+    if param == 'distance_metric' and '.' not in value: value = f"{'TripletDistanceMetric' if 'Triplet' in loss else 'SiameseDistanceMetric'}.{value}"
+    return loss_callables()[param].get(value)
+
+def _allowed(param:str) -> str:
+    "The allowed names of `param`, for a message (loss_fct: each torch.nn loss once)."
+    names = loss_callables()[param]
+    return ', '.join(n for n in names if not (param == 'loss_fct' and n.startswith('torch.nn.') and not n.startswith('torch.nn.modules.'))) + (' (or torch.nn.NAME)' if param == 'loss_fct' else '')
+
 def loss_problems(key:str, # where the loss is in the recipe, e.g. train[korsts]
                   name, params:dict|None) -> list:
     "Problems of a loss name and its parameters against the loss's signature (wrapped losses checked too)."
@@ -273,6 +352,8 @@ def loss_problems(key:str, # where the loss is in the recipe, e.g. train[korsts]
     for k in params:
         if name in WRAPPERS and k == 'loss_params': continue
         if LOSS_PARAMS_RENAMED.get(name, {}).get(k, k) not in sig: out.append(f"{key}.loss_params.{k}: not a parameter of {name} ({', '.join(sig)}){_near(k, sig)}")
+        elif k in loss_callables() and (not isinstance(params[k], str) or loss_callable(k, params[k], name) is None):
+            out.append(f"{key}.loss_params.{k}: {params[k]!r} is not an allowed name; allowed: {_allowed(k)}")
     if name in WRAPPERS:
         if not isinstance(params.get('loss'), str): out.append(f"{key}.loss_params.loss: {name} wraps another loss: name it, e.g. loss: MultipleNegativesRankingLoss")
         else: out += loss_problems(f'{key}.loss_params', params['loss'], params.get('loss_params'))
@@ -332,6 +413,32 @@ def schedule_problems(r:Recipe) -> list:
     if cs and (miss := [n for n in names if n not in cs]): out.append(f"schedule.card_sizes: no rows for {', '.join(map(str, miss))} (every training dataset's, or none)")
     return out
 
+CARD_ID = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,99}')  # a recipe's id: run folders under outputs/ are named after it
+COMMIT = re.compile(r'[0-9a-f]{40}')  # a pinned revision: a full commit hash
+ENGINE_ARGS = {  # training arguments the engine sets itself: a recipe that sets one is refused (the engine's value would clash)
+    'output_dir': "the engine writes checkpoints into the run folder's checkpoints/",
+    'save_strategy': 'the engine saves a checkpoint at each evaluation point (resume and best-on-dev read them)',
+    'save_steps': 'the engine saves a checkpoint at each evaluation point (resume and best-on-dev read them)'}
+HONOURED_ARGS = ('data_seed', 'save_total_limit')  # set by the engine unless the recipe says (the run's seed; the last 2 checkpoints)
+
+def guard_problems(r:Recipe) -> list:
+    "Problems of what a recipe from elsewhere could misuse: its id (a run folder's name), remote code without pinned commits, training arguments the engine sets."
+    out, m = [], r.model
+    if not isinstance(r.card, str) or not CARD_ID.fullmatch(r.card) or '..' in r.card:
+        out.append(f"card: {r.card!r} is not a recipe id: letters, digits, '.', '_' and '-' (no path separator, no '..'), as run folders under outputs/ are named after it")
+    if not isinstance(m.trust_remote_code, bool): out.append(f"model.trust_remote_code: true or false, not {m.trust_remote_code!r}")
+    elif m.trust_remote_code and not all(isinstance(x, str) and COMMIT.fullmatch(x) for x in (m.revision, m.code_revision)):
+        out.append(f"model.trust_remote_code: remote code runs only at pinned commits: model.revision and model.code_revision must each be a 40-hex commit "
+                   f"(revision {m.revision!r}, code_revision {m.code_revision!r})")
+    defaults = today_defaults()
+    for k, why in ENGINE_ARGS.items():
+        if r.args.get(k) is not None and r.args[k] != defaults.get(k): out.append(f"args.{k}: set by the engine ({why}); remove it from the recipe")
+    for k in HONOURED_ARGS:
+        v = r.args.get(k)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < (1 if k == 'save_total_limit' else 0)):
+            out.append(f"args.{k}: {'a positive' if k == 'save_total_limit' else 'a non-negative'} integer or null, not {v!r}")
+    return out
+
 def recipe_problems(r:Recipe) -> list:
     "Every problem that would stop `r` from running, each naming its key (empty: the recipe can run)."
     from sentence_transformers import SentenceTransformerTrainingArguments as A
@@ -374,7 +481,7 @@ def recipe_problems(r:Recipe) -> list:
         if (p := data_problem(sec, e.data, e.split)): out.append(p)
     for k in ('stop_after_steps', 'stop_after_epochs'):
         if (p := _type_problem(k, getattr(r, k), 0)): out.append(p)
-    out += schedule_problems(r)
+    out += schedule_problems(r) + guard_problems(r)
     if not isinstance(r.model.base, str) or not r.model.base: out.append(f"model.base: a hub id, a folder, 'tiny' or 'random', not {r.model.base!r}")
     elif r.model.base not in ('tiny', 'random'):
         from sts_study.models import resolve_model

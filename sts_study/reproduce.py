@@ -88,25 +88,27 @@ def reproduce(card:str, # korean-gte, hebrew-mbert, or a recipe file PATH.yaml
               profile:str|None=None, # smoke, cpu or full (default: settings)
               variant:str|None=None, seed:int|None=None, overrides:dict|None=None,
               out:Path|str|None=None, # run folder (must not exist); default: a new one under outputs/
-              progress:bool=True) -> Path:
+              progress:bool=True,
+              trust_remote_code:bool=False, # the command line's --trust-remote-code: allow the recipe's model.trust_remote_code
+             ) -> Path:
     "Reproduce `card` into a run folder by executing the reproduction notebook with papermill."
     if out is not None and Path(out).exists(): raise FileExistsError(f'{out} exists: a run folder is never overwritten; choose another --out')
     # the recipe and overrides are checked, and the folder made, by the same begin_run the notebook calls (and which adopts it)
-    out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False)
-    _execute(out, read_params(out), progress)
+    out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False, trust_remote_code=trust_remote_code)
+    _execute(out, {**read_params(out), 'trust_remote_code': trust_remote_code}, progress)
     return out
 
 def train_run(card:str, # card id or recipe file
               profile:str|None=None, variant:str|None=None, seed:int|None=None, overrides:dict|None=None,
               out:Path|str|None=None, # the run folder (new, or this run's to resume)
-              resume:bool=False) -> Path:
+              resume:bool=False, trust_remote_code:bool=False) -> Path:
     "The reproduction without papermill (and under torchrun, one call a process): the same run folder; only rank 0 writes it."
     rank = int(os.environ.get('RANK', '0'))
-    if rank == 0: out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False, resume=resume)
+    if rank == 0: out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False, resume=resume, trust_remote_code=trust_remote_code)
     elif out is None: raise ValueError('under torchrun give --out: every process must write to the same run folder')
     out = Path(out).resolve()
     try:
-        r = load_recipe(card, profile or get_settings().profile, variant, overrides)
+        r = load_recipe(card, profile or get_settings().profile, variant, overrides, trust_remote_code)
         s = get_settings().seed if seed is None else seed
         run = run_recipe(r, out, seed=s, resume=resume, **run_options(r.profile))
         if rank == 0: write_outputs(run, out); finish_run(out)
@@ -131,7 +133,9 @@ def launch_torchrun(nproc:int, # processes (one a GPU; gloo on CPU)
     return subprocess.call([torchrun, '--nproc_per_node', str(nproc), '--master_port', str(port), shutil.which('sts-study', path=here) or 'sts-study', *argv])
 
 def resume(out:Path|str, # a failed or interrupted run folder
-           progress:bool=True) -> Path:
+           progress:bool=True,
+           trust_remote_code:bool=False, # the command line's opt-in, given again (a run folder never carries it)
+          ) -> Path:
     "Continue a run in its own folder from its last checkpoint, with its own parameters; the earlier executed notebook is kept as run.<n>.ipynb."
     out = Path(out).resolve()
     params = check_resumable(out)
@@ -139,5 +143,5 @@ def resume(out:Path|str, # a failed or interrupted run folder
         n = next(i for i in range(1, 1000) if not (out/f'run.{i}.ipynb').exists())
         (out/'run.ipynb').rename(out/f'run.{n}.ipynb')
     set_status(out, 'running', 'resuming')
-    _execute(out, {**params, 'resume': True}, progress)
+    _execute(out, {**params, 'resume': True, 'trust_remote_code': trust_remote_code}, progress)
     return out

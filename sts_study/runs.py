@@ -125,11 +125,12 @@ def begin_run(card:str, profile:str|None=None, variant:str|None=None, seed:int|N
               out:Path|str|None=None, # the run folder: None → a new one under outputs/; an existing one only if the CLI just made it for this run
               mark_failures:bool=True, # mark the folder failed/interrupted when a later notebook cell raises (IPython kernels)
               resume:bool=False, # continue this failed or interrupted run folder (same parameters)
+              trust_remote_code:bool=False, # the command line's opt-in to the recipe's remote code (never read from params.yaml)
              ) -> Path:
     "Make (or adopt) the run folder: params.yaml, STATUS running, and a kernel hook that marks it failed if a cell raises."
     s = get_settings()
     profile, seed = profile or s.profile, s.seed if seed is None else seed
-    r = check_recipe(load_recipe(card, profile, variant, overrides))  # a bad recipe or override fails before any folder exists
+    r = check_recipe(load_recipe(card, profile, variant, overrides, trust_remote_code))  # a bad recipe or override fails before any folder exists
     if out is None: out = new_run_dir(r.card, profile, variant).resolve()
     else: out = _adopt(Path(out).resolve(), run_params(card, profile, variant, seed, overrides, Path(out).resolve()), resume)
     write_atomic(out/'params.yaml', yaml.safe_dump(run_params(card, profile, variant, seed, overrides, out), sort_keys=False))

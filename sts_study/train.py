@@ -17,7 +17,7 @@ from .settings import get_settings, write_atomic, atomic_file, fault_point, writ
 from .data import load_data, nli_to_triplets, nli_to_pairs, nli_to_entailment_pairs, dataset_stats, describe_source
 from .models import load_model, resolve_model, random_model, train_tokenizer, TINY
 from .metrics import sts_evaluator, evaluate, cached_evaluate, build_evaluator
-from .recipe import Recipe, EvalSet, Optimizer, load_recipe, training_args, check_recipe, known_losses, LOSS_PARAMS_RENAMED, WRAPPERS
+from .recipe import Recipe, EvalSet, Optimizer, load_recipe, training_args, check_recipe, known_losses, loss_callables, loss_callable, LOSS_PARAMS_RENAMED, WRAPPERS
 
 # %% auto #0
 __all__ = ['RESUME_FILE', 'FIT_DEFAULTS', 'FIT_SCHEDULERS', 'train_texts', 'build_model', 'model_source', 'build_train_data',
@@ -42,7 +42,7 @@ def build_model(r:Recipe, device:str|None=None, seed:int=42,
         if data is None: raise ValueError(f"model.base {m.base!r} is a random encoder: pass the training data (its tokenizer is built from it)")
         arch, cfg = ('bert', TINY) if m.base == 'tiny' else (m.architecture, m.config)
         return random_model(train_tokenizer(train_texts(data)), arch, cfg, seed, m.max_seq_length or 128, m.pooling or 'mean', device=device or 'cpu')
-    model = load_model(resolve_model(m.base), trust_remote_code=bool(m.trust_remote_code), device=device, revision=m.revision)
+    model = load_model(resolve_model(m.base), trust_remote_code=m.trust_remote_code is True, device=device, revision=m.revision, code_revision=m.code_revision)
     if m.max_seq_length: model.max_seq_length = min(m.max_seq_length, model.max_seq_length or m.max_seq_length)
     if m.normalize and not any(isinstance(x, modules.Normalize) for x in model): model.append(modules.Normalize())
     return model
@@ -94,28 +94,19 @@ def check_labels(r:Recipe, data:DatasetDict) -> list:
             notes.append('label misuse: ' + msg)
     return notes
 
-def _dotted(s:str):
-    "The object a dotted name names, e.g. torch.nn.modules.loss.MSELoss."
-    import importlib
-    mod, _, attr = s.rpartition('.')
-    return getattr(importlib.import_module(mod), attr)
-
 def make_loss(name:str, # a sentence-transformers loss class, e.g. CoSENTLoss
               params:dict|None, # its parameters as a card prints them
               model, # the SentenceTransformer being trained
               data:Dataset|None=None, # the dataset it trains on (SoftmaxLoss's number of labels)
              ):
-    "A sentence-transformers loss built from a card's printed parameters."
-    from sentence_transformers import util
+    "A sentence-transformers loss built from a card's printed parameters (a class or function a parameter names: from `loss_callables`' allowlist only)."
     cls, p = known_losses()[name], {LOSS_PARAMS_RENAMED.get(name, {}).get(k, k): v for k, v in (params or {}).items()}
     if name in WRAPPERS: p['loss'] = make_loss(p['loss'], p.pop('loss_params', None), model, data)
     for k, v in list(p.items()):
         if not isinstance(v, str): continue
-        if k == 'similarity_fct': p[k] = getattr(util, v)
-        elif k in ('loss_fct', 'cos_score_transformation'): p[k] = _dotted(v)()
-        elif k == 'distance_metric':
-            kind, _, attr = v.rpartition('.')
-            p[k] = getattr(getattr(losses, kind or ('TripletDistanceMetric' if 'Triplet' in name else 'SiameseDistanceMetric')), attr)
+        if k in loss_callables():
+            if (f := loss_callable(k, v, name)) is None: raise ValueError(f"{name}.{k}: {v!r} is not an allowed name (recipe.loss_callables)")
+            p[k] = f() if k in ('loss_fct', 'cos_score_transformation') else f
         elif k == 'guide':  # cards print the guide model as SentenceTransformer('<id>')
             m = re.fullmatch(r"SentenceTransformer\('(.+)'\)", v)
             p[k] = load_model(resolve_model(m.group(1) if m else v), device=model.device.type)
@@ -478,9 +469,10 @@ def build_args(r:Recipe, out:Path, seed:int, device:str,
         ta.update(max_steps=plan['steps'], eval_strategy='no')  # evaluations and checkpoints at the card's mapped points (EvalAt)
         if (w := ta.get('warmup_steps')) and w >= 1: ta['warmup_steps'] = round(w / plan['scale']) if w / plan['scale'] >= 1 else w / plan['card_steps']
     if r.stop.early: ta['disable_tqdm'] = True  # the Trainer's bar would count the whole schedule: Progress shows the run's own total
-    saving = dict(save_strategy='no') if plan else dict(save_strategy='steps', save_steps=ta['eval_steps'])
-    return SentenceTransformerTrainingArguments(output_dir=str(out/'checkpoints'), seed=seed, data_seed=seed, report_to=report_to,
-                                                bf16=use_bf16, use_cpu=device == 'cpu', save_total_limit=2, **saving,
+    saving = dict(save_strategy='no') if plan else dict(save_strategy='steps', save_steps=ta['eval_steps'])  # (a recipe cannot set these: ENGINE_ARGS)
+    # the recipe's data_seed and save_total_limit are honoured (a card may print its data_seed); else the run's seed and the last 2 checkpoints
+    return SentenceTransformerTrainingArguments(output_dir=str(out/'checkpoints'), seed=seed, data_seed=ta.pop('data_seed', seed), report_to=report_to,
+                                                bf16=use_bf16, use_cpu=device == 'cpu', save_total_limit=ta.pop('save_total_limit', 2), **saving,
                                                 **{k: v for k, v in ta.items() if k not in ('bf16', 'use_cpu', 'seed')})
 
 def build_optimizers(r:Recipe, model, args:SentenceTransformerTrainingArguments,
