@@ -12,7 +12,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from .tables import md_table
 from .data import read_text, DataError, HUB_ID
-from .recipe import NoAliasLoader, AliasRefused
+from .recipe import BoundedLoader, AliasBomb
 
 # %% auto #0
 __all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'card_text', 'read_card', 'card_provenance',
@@ -56,15 +56,15 @@ def _split_front_matter(text:str, src:str):
     end = text.find('\n---', 3)
     if end < 0: raise CardError(f'{src}: front matter is not closed by ---')
     raw, damaged = text[3:end], []
-    load = lambda s: yaml.load(s, Loader=NoAliasLoader)  # safe_load without aliases: a few bytes of them expand into megabytes
+    load = lambda s: yaml.load(s, Loader=BoundedLoader)  # safe_load whose aliases cannot expand without bound
     try: fm = load(raw) or {}
-    except AliasRefused as e: raise CardError(f'{src}: front matter line {e.problem_mark.line + 1}: {e.problem}') from None
+    except AliasBomb as e: raise CardError(f'{src}: front matter line {e.problem_mark.line + 1}: {e.problem}') from None
     except yaml.YAMLError as e:
         # salvage: parse each top-level key on its own; a card whose text was mangled (card H's widget) keeps the rest
         fm, first = {}, e
         for blk in re.split(r'\n(?=[^\s#-])', raw.strip('\n')):
             try: fm.update(load(blk) or {})
-            except AliasRefused as a: raise CardError(f'{src}: front matter: {a.problem}') from None
+            except AliasBomb as a: raise CardError(f'{src}: front matter: {a.problem}') from None
             except yaml.YAMLError: damaged.append(blk.split(':', 1)[0].strip())
         if not fm or 'model-index' in damaged: raise CardError(f'{src}: broken YAML front matter: {first}') from None
     if not isinstance(fm, dict): raise CardError(f'{src}: front matter is not a mapping')

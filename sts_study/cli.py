@@ -136,8 +136,9 @@ CONTROLS = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069
 def shown(s, # text from a card (anything: str() is taken)
           keep:str='\n\t', # the control characters kept as they are (a multi-line report keeps its line breaks)
          ) -> str:
-    "`s` with each control character not in `keep` written as a visible escape (\\x1b, \\n, \\u202e)."
-    return CONTROLS.sub(lambda m: m.group() if m.group() in keep else m.group().encode('unicode_escape').decode(), str(s))
+    "`s` with each control character not in `keep` written as a visible escape that JSON and YAML read back (\\n, \\u001b, \\u202e)."
+    esc = {'\n': '\\n', '\t': '\\t', '\r': '\\r'}
+    return CONTROLS.sub(lambda m: m.group() if m.group() in keep else esc.get(m.group(), f'\\u{ord(m.group()):04x}'), str(s))
 
 @contextlib.contextmanager
 def through_shown():

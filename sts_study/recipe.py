@@ -14,10 +14,10 @@ from .settings import PROFILES, check_profile
 from .data import data_spec, read_text, DataError, FILE_FORMATS
 
 # %% auto #0
-__all__ = ['RECIPES', 'CARDS', 'SECTIONS', 'ENGINE_KEYS', 'ARG_MAP', 'VALUE_RULES', 'CONVERTERS', 'WRAPPERS',
+__all__ = ['RECIPES', 'CARDS', 'SECTIONS', 'MAX_YAML_VALUES', 'ENGINE_KEYS', 'ARG_MAP', 'VALUE_RULES', 'CONVERTERS', 'WRAPPERS',
            'LOSS_PARAMS_RENAMED', 'TRAIN_KEYS', 'CHOICES', 'SCHEDULE_KEYS', 'CARD_ID', 'COMMIT', 'ENGINE_ARGS',
            'HONOURED_ARGS', 'RecipeError', 'ModelSpec', 'TrainSet', 'EvalSet', 'Optimizer', 'StopRule', 'Recipe',
-           'AliasRefused', 'NoAliasLoader', 'StrictLoader', 'load_yaml', 'load_recipe', 'remote_code_problem',
+           'AliasBomb', 'BoundedLoader', 'StrictLoader', 'load_yaml', 'load_recipe', 'remote_code_problem',
            'today_defaults', 'unknown_args', 'training_args', 'known_losses', 'loss_callables', 'loss_callable',
            'loss_problems', 'data_problem', 'schedule_problems', 'guard_problems', 'recipe_problems', 'check_recipe']
 
@@ -154,19 +154,35 @@ def _merge(base:dict, over:dict) -> dict:
     return out
 
 # %% ../nbs/06_recipe.ipynb #5369c4bb
-class AliasRefused(yaml.constructor.ConstructorError):
-    "A YAML alias in data that is read without them."
+MAX_YAML_VALUES = 100_000  # a recipe has ~300 values, a card's front matter a few thousand
 
-class NoAliasLoader(yaml.SafeLoader):
-    "PyYAML's SafeLoader that refuses any alias (`*name`): a card's front matter."
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            e = self.peek_event()
-            raise AliasRefused(None, None, f"alias *{e.anchor} (aliases are not read: they can expand without bound)", e.start_mark)
-        return super().compose_node(parent, index)
+class AliasBomb(yaml.constructor.ConstructorError):
+    "YAML whose aliases expand it beyond `MAX_YAML_VALUES` values (or into a cycle)."
 
-class StrictLoader(NoAliasLoader):
-    "NoAliasLoader that also refuses a key given twice in a mapping: a recipe."
+def _expanded(node, memo:dict, busy:set) -> int:
+    "How many values `node` holds with every alias expanded (a cycle counts as too many)."
+    if id(node) in memo: return memo[id(node)]
+    if id(node) in busy: return MAX_YAML_VALUES + 1
+    busy.add(id(node))
+    kids = [x for kv in node.value for x in kv] if isinstance(node, yaml.MappingNode) else node.value if isinstance(node, yaml.SequenceNode) else []
+    n = 1
+    for k in kids:
+        n += _expanded(k, memo, busy)
+        if n > MAX_YAML_VALUES: break
+    busy.discard(id(node)); memo[id(node)] = n
+    return n
+
+class BoundedLoader(yaml.SafeLoader):
+    "PyYAML's SafeLoader that refuses a document whose aliases (`*name`) expand it beyond `MAX_YAML_VALUES` values: a card's front matter."
+    def construct_document(self, node):
+        try: n = _expanded(node, {}, set())
+        except RecursionError: n = MAX_YAML_VALUES + 1
+        if n > MAX_YAML_VALUES:
+            raise AliasBomb(None, None, f"its aliases (*name) expand it beyond {MAX_YAML_VALUES:,} values: refused (a few bytes of them can become megabytes)", node.start_mark)
+        return super().construct_document(node)
+
+class StrictLoader(BoundedLoader):
+    "BoundedLoader that also refuses a key given twice in a mapping: a recipe."
     def construct_mapping(self, node, deep=False):
         seen = set()
         for k, _ in node.value:
@@ -179,7 +195,7 @@ class StrictLoader(NoAliasLoader):
 def load_yaml(text:str, # the YAML text
               src:str, # the file, for messages
              ):
-    "`text` read by `StrictLoader`; a ValueError naming `src`, the line and the duplicate key or alias."
+    "`text` read by `StrictLoader`; a ValueError naming `src`, the line and the duplicate key or the aliases' expansion."
     try: return yaml.load(text, Loader=StrictLoader)
     except yaml.MarkedYAMLError as e:
         m = e.problem_mark
@@ -207,7 +223,7 @@ def load_recipe(card:str, # card id (korean-gte, hebrew-mbert) or the path of a 
     if not p.exists(): raise FileNotFoundError(f"no recipe {card!r}; cards: {', '.join(sorted(x.stem for x in RECIPES.glob('*.yaml')))}")
     try: raw = load_yaml(read_text(p), f'recipe {p}')
     except yaml.YAMLError as e: raise RecipeError(f'recipe {p} is not valid YAML: {e}') from None
-    except (DataError, ValueError) as e: raise RecipeError(f'recipe {e}' if isinstance(e, DataError) else str(e)) from None  # not UTF-8: the file, line and byte; a duplicate key or an alias
+    except (DataError, ValueError) as e: raise RecipeError(f'recipe {e}' if isinstance(e, DataError) else str(e)) from None  # not UTF-8: the file, line and byte; a duplicate key or an alias bomb
     if not isinstance(raw, dict) or 'card' not in raw: raise RecipeError(f"recipe {p} cannot run:\n  card: missing (the recipe's id, e.g. card: my-model)")
     raw = _resolve_paths(raw, p.resolve().parent)
     profiles, variants = raw.pop('profiles', {}), raw.pop('variants', {})

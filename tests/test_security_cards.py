@@ -109,23 +109,32 @@ def test_duplicate_keys_in_a_recipe_are_refused(tmp_path, outputs):
     assert r.returncode == 2 and r.stderr == f"sts-study: error: recipe {p}: line {line}: duplicate key 'model'\n"
     assert not (tmp_path/'run').exists() and not outputs.exists()
 
-def test_aliases_in_a_card_are_refused(tmp_path):
-    "A 175-byte front matter of aliases expanded to 349 KB; now refused, with the line."
-    bomb = ('---\na: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n'
-            'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n---\n# t\n')
-    (tmp_path/'bomb.md').write_text(bomb, encoding='utf-8')
+BOMB = 'a: &a [x, x, x, x, x, x, x, x, x, x]\n' + ''.join(f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip('abcd', 'bcde'))  # 225 bytes, 111,111 values
+BOMB_SAYS = 'its aliases (*name) expand it beyond 100,000 values: refused (a few bytes of them can become megabytes)'
+
+def test_aliases_that_explode_a_card_are_refused(tmp_path):
+    "A 225-byte front matter of aliases that expands into 111,111 values is refused, with the line; the card is read no further."
+    (tmp_path/'bomb.md').write_text(f'---\n{BOMB}---\n# t\n', encoding='utf-8')
     r = run_main('card', 'parse', tmp_path/'bomb.md', '--partial')
-    assert r.returncode == 1 and r.stderr == 'sts-study: error: bomb.md: front matter line 3: alias *a (aliases are not read: they can expand without bound)\n'
+    assert r.returncode == 1 and r.stderr == f'sts-study: error: bomb.md: front matter line 2: {BOMB_SAYS}\n'
     r = run_main('recipe', 'from-card', tmp_path/'bomb.md', '-o', tmp_path/'r.yaml')
     assert r.returncode == 1 and not (tmp_path/'r.yaml').exists()
 
-def test_aliases_in_a_recipe_are_refused(tmp_path, outputs):
+def test_aliases_that_explode_a_recipe_are_refused(tmp_path, outputs):
     p = tmp_path/'alias.yaml'
-    p.write_text(_recipe(tmp_path/'x.yaml').read_text(encoding='utf-8') + 'notes: &n [a, b]\nvariants: {v: {notes: [*n, *n]}}\n', encoding='utf-8')
+    p.write_text(_recipe(tmp_path/'x.yaml').read_text(encoding='utf-8') + BOMB, encoding='utf-8')  # refused as YAML, before its keys are read
     r = run_main('reproduce', p, '--profile', 'smoke', '--out', tmp_path/'run')
-    line = len(p.read_text(encoding='utf-8').splitlines())  # the last line: variants: {v: {notes: [*n, *n]}}
-    assert r.returncode == 2 and r.stderr == f"sts-study: error: recipe {p}: line {line}: alias *n (aliases are not read: they can expand without bound)\n"
-    assert not outputs.exists()
+    assert r.returncode == 2 and r.stderr == f"sts-study: error: recipe {p}: line 1: {BOMB_SAYS}\n"
+    assert not (tmp_path/'run').exists() and not outputs.exists()
+
+def test_the_aliases_safe_dump_writes_are_read(tmp_path):
+    "A recipe written by yaml.safe_dump with one value used twice (an anchor and an alias) loads: only an explosion is refused."
+    from sts_study.recipe import load_recipe
+    pairs = {'data': 'korsts', 'split': 'dev', 'limit': 16}
+    p = _recipe(tmp_path/'mine.yaml', eval=pairs, test=pairs)
+    assert '*id001' in p.read_text(encoding='utf-8')
+    r = load_recipe(p)
+    assert (r.eval.data, r.test.data, r.eval.limit) == ('korsts', 'korsts', 16)
 
 def test_a_rendered_card_cannot_forge_its_training_logs():
     "A multi-line hyperparameter value (a card's quoted '\\n') and a citation that closes its fence: `card parse` of the rendered card reads the real log."
@@ -230,7 +239,9 @@ def test_a_recipe_id_cannot_place_the_run_folder_outside_outputs(tmp_path, outpu
 def test_card_text_reaches_the_terminal_escaped(tmp_path):
     card = _card(tmp_path, **{'# SentenceTransformer based on Alibaba-NLP/gte-multilingual-base': '# K\x1b]0;pwned\x07\x1b[2J title\u202e'})
     r = run_main('card', 'parse', card)
-    assert r.returncode == 0 and f'{card}: K\\x1b]0;pwned\\x07\\x1b[2J title\\u202e\n' in r.stdout and '\x1b' not in r.stdout
+    assert r.returncode == 0 and f'{card}: K\\u001b]0;pwned\\u0007\\u001b[2J title\\u202e\n' in r.stdout and '\x1b' not in r.stdout
+    r = run_main('card', 'parse', card, '--json')
+    assert '\x1b' not in r.stdout and json.loads(r.stdout)['title'] == 'K\x1b]0;pwned\x07\x1b[2J title\u202e'  # the same JSON, escaped
     r = run_main('card', 'audit', card)
     assert r.returncode == 0 and '\x1b' not in r.stdout + r.stderr
     r = run_main('recipe', 'from-card', card)
