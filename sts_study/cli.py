@@ -316,7 +316,9 @@ def cmd_runs(args):
     if args.json: print(json.dumps(rows, indent=1)); return
     if not rows: print(f'no run folders under {root}: `sts-study reproduce CARD --profile smoke` makes one'); return
     f = lambda v, p=4: '-' if v is None else f'{v:.{p}f}' if isinstance(v, float) else str(v)
-    print(format_table([{**r, 'variant': r['variant'] or '-', 'dev': f(r['dev']), 'test': f(r['test']), 'steps': f(r['steps']), 'wall_s': f(r['wall_s'], 0)} for r in rows]))
+    print(format_table([{**{k: v for k, v in r.items() if k != 'problem'}, 'variant': r['variant'] or '-', 'dev': f(r['dev']), 'test': f(r['test']), 'steps': f(r['steps']), 'wall_s': f(r['wall_s'], 0)} for r in rows]))
+    for r in rows:
+        if r['problem']: print(f"malformed: {r['folder']}: {r['problem']}")  # (a folder from elsewhere is data: named, never trusted)
 
 def _add_runs(p):
     p.add_argument('dir', nargs='?', help='folder of run folders (default: the settings\' outputs)')
