@@ -34,12 +34,13 @@ def cmd_data_list(args):
     print(format_table(data_list_rows()))
 
 def cmd_data_fetch(args):
+    import dataclasses
     names = args.names or list(load_registry())
-    failed = 0
+    failed, s = 0, dataclasses.replace(get_settings(), allow_unpinned=True) if args.allow_unpinned else None
     for n in names:
         for sp in get_source(n).splits:
             try:
-                for p in fetch(n, [sp], progress=not args.quiet)[sp]: print(f"ok       {n}/{sp}  {p}")
+                for p in fetch(n, [sp], s, progress=not args.quiet)[sp]: print(f"ok       {n}/{sp}  {p}")
             except (ChecksumError, MissingFileError) as e:
                 failed += 1; print(f"FAILED   {n}/{sp}: {e}", file=sys.stderr)
     if failed: raise SystemExit(1)
@@ -67,6 +68,7 @@ def _add_data(p):
     f = sub.add_parser('fetch', help='download and verify datasets (mirror first)', description='Fetch datasets into the cache, verifying every sha256; a local mirror (STS_STUDY_MIRROR) is read in place.')
     f.add_argument('names', nargs='*', metavar='NAME', help='registry names (default: all)')
     f.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
+    f.add_argument('--allow-unpinned', action='store_true', help="accept a file the registry has no sha256 for (KorNLI train); its sha256 is recorded and checked from then on")
     f.set_defaults(func=cmd_data_fetch)
     s = sub.add_parser('stats', help="token-length and label statistics, as the cards print them", description="Dataset statistics in the cards' form: per column min/mean/max tokens under a tokenizer, label shares or min/mean/max, over the first N rows.")
     s.add_argument('name', help='registry name, e.g. korsts'); s.add_argument('--split', default='train', help='split (default train)')
@@ -343,7 +345,9 @@ def cmd_runs(args):
     if args.json: print(json.dumps(rows, indent=1)); return
     if not rows: print(f'no run folders under {root}: `sts-study reproduce CARD --profile smoke` makes one'); return
     f = lambda v, p=4: '-' if v is None else f'{v:.{p}f}' if isinstance(v, float) else str(v)
-    print(format_table([{**r, 'variant': r['variant'] or '-', 'dev': f(r['dev']), 'test': f(r['test']), 'steps': f(r['steps']), 'wall_s': f(r['wall_s'], 0)} for r in rows]))
+    print(format_table([{**{k: v for k, v in r.items() if k != 'problem'}, 'variant': r['variant'] or '-', 'dev': f(r['dev']), 'test': f(r['test']), 'steps': f(r['steps']), 'wall_s': f(r['wall_s'], 0)} for r in rows]))
+    for r in rows:
+        if r['problem']: print(f"malformed: {r['folder']}: {r['problem']}")  # (a folder from elsewhere is data: named, never trusted)
 
 def _add_runs(p):
     p.add_argument('dir', nargs='?', help='folder of run folders (default: the settings\' outputs)')

@@ -134,8 +134,10 @@ def load_dataset(name:str, # registry name: korsts, kornli-xnli, kornli-train, h
     src = get_source(name)
     rows, paths = [], []
     for sp in split.split('+'):
-        for p in fetch(name, [sp], settings, progress=True)[sp]:
-            rows += READERS[src.format](p); paths.append(p.name)
+        for f, p in zip(src.split_files(sp), fetch(name, [sp], settings, progress=True)[sp]):
+            rows += (got := READERS[src.format](p)); paths.append(p.name)
+            if f.rows is not None and len(got) != f.rows:  # (a checksum pins the bytes; an unpinned file has this check at least)
+                raise DataError(p, 0, '<rows>', f'{len(got):,} rows, but the registry says {f.rows:,} for {f.key}: not the file the study was written for')
     if src.kind == 'sts':
         for r in rows: r['score'] = r['raw_score'] / 5
         cols = ['sentence1', 'sentence2', 'score', 'raw_score'] + [k for k in rows[0] if k not in ('sentence1', 'sentence2', 'score', 'raw_score')]

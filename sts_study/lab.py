@@ -11,9 +11,9 @@ from itertools import count
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['RECORD', 'RUN_NOTEBOOK', 'run_record', 'record_run', 'is_template', 'recorded_run', 'strip_outputs', 'nbdev_clean',
-           'save_executed', 'notebook_file', 'pre_save', 'ipykernel_language_info', 'runs_this_python', 'needs_trust',
-           'kernel_metadata', 'contents_manager_class']
+__all__ = ['RECORD', 'RUN_NOTEBOOK', 'PLAIN_OUTPUTS', 'run_record', 'record_run', 'is_template', 'recorded_run', 'strip_outputs',
+           'nbdev_clean', 'needs_trust', 'cells_trusted', 'run_folder_problem', 'save_executed', 'notebook_file',
+           'pre_save', 'ipykernel_language_info', 'runs_this_python', 'kernel_metadata', 'contents_manager_class']
 
 # %% ../nbs/18_lab.ipynb #lab00005
 RECORD = 'sts_study'         # the output metadata key of a run record
@@ -72,24 +72,58 @@ def nbdev_clean(nb:dict, # a notebook (nbformat 4, as JSON); changed in place
              allowed_out_metadata_keys=cfg.get('allowed_out_metadata_keys') or [])
     return True
 
+# %% ../nbs/18_lab.ipynb #sec00052
+PLAIN_OUTPUTS = ('stream', 'error')  # outputs the browser shows as text only; any other kind with data needs a signature
+
+def _rich(o:dict) -> bool: return o.get('output_type') not in PLAIN_OUTPUTS and bool(set(o) - {'output_type', 'execution_count', 'metadata'})
+
+def needs_trust(nb:dict, # a notebook (nbformat 4, as JSON)
+               ) -> bool:
+    "Whether the notebook holds output that only a signature trusts: anything but printed text and errors (`update_display_data` too, which nbformat's check misses)."
+    return any(_rich(o) for c in nb.get('cells', []) if c.get('cell_type') == 'code' for o in c.get('outputs') or [])
+
+def cells_trusted(nb:dict, # a notebook (nbformat 4, as JSON; not changed)
+                 ) -> bool:
+    "Whether every code cell is trusted: flagged `trusted` (the browser ran it) or holding no output that needs trust (`needs_trust`'s rule)."
+    return all((c.get('metadata') or {}).get('trusted') or not any(_rich(o) for o in c.get('outputs') or [])
+               for c in nb.get('cells', []) if c.get('cell_type') == 'code')
+
 # %% ../nbs/18_lab.ipynb #lab00012
 def _read_nb(fn:Path) -> dict:
     try: return json.loads(fn.read_text(encoding='utf-8'))
     except (OSError, ValueError): return {}
 
+def run_folder_problem(folder:str|Path, # the run folder a notebook's output metadata names
+                       outputs:Path|None=None, # the settings' outputs folder (default: `get_settings().outputs`)
+                      ) -> str|None:
+    "Why the server may not write run.ipynb into `folder` (None: it may): it must be a run folder under the outputs folder, its params.yaml naming it."
+    from sts_study.settings import get_settings
+    from sts_study.runs import read_params, get_status, STATUSES
+    f, base = Path(folder), Path(outputs or get_settings().outputs).resolve()
+    if not f.is_absolute(): return f'run folder {str(folder)!r} is not an absolute path'
+    if base not in (real := f.resolve()).parents: return f'run folder {folder} is not under the outputs folder {base}'
+    try: p = read_params(real)
+    except ValueError as e: return f'run folder {folder} is not a run folder: {e}'
+    if p is None: return f'run folder {folder} is not a run folder (no params.yaml)'
+    if Path(p['out']).resolve() != real: return f"run folder {folder} is not a run folder: its params.yaml names {p['out']}"
+    if get_status(real, written=True) not in STATUSES: return f'run folder {folder} is not a run folder (no STATUS)'
+    return None
+
 def save_executed(nb:dict, # the notebook as the browser sent it, outputs and all (not changed)
                   record:dict, # its run record (`recorded_run`)
                   notary=None, # the server's `NotebookNotary`: signs the copy when every cell is trusted
-                 ) -> Path|None:
-    "Write the executed notebook to its run folder as run.ipynb (None: no such run folder); another execution's copy is kept as run.<n>.ipynb."
+                  outputs:Path|None=None, # the outputs folder run folders must be under (default: the settings')
+                 ) -> Path:
+    "Write the executed notebook to its run folder as run.ipynb (a ValueError naming why it may not); another execution's copy is kept as run.<n>.ipynb."
     import nbformat
-    folder = Path(record['run_folder'])
-    if not (folder/'STATUS').is_file(): return None
+    if why := run_folder_problem(record['run_folder'], outputs): raise ValueError(why)
+    folder = Path(record['run_folder']).resolve()
     dest = folder/RUN_NOTEBOOK
     if dest.exists() and (recorded_run(_read_nb(dest)) or {}).get('token') != record.get('token'):
         dest.rename(next(p for i in count(1) if not (p := folder/f'{dest.stem}.{i}{dest.suffix}').exists()))
     nb = nbformat.from_dict(copy.deepcopy(nb))
-    if notary is not None and notary.check_cells(nb): notary.sign(nb)  # check_cells removes the cells' `trusted` flags
+    ok = cells_trusted(nb)  # (nbformat's check_cells lets update_display_data through)
+    if notary is not None and notary.check_cells(nb) and ok: notary.sign(nb)  # check_cells removes the cells' `trusted` flags
     for c in nb.cells: c.get('metadata', {}).pop('trusted', None)
     tmp = folder/f'.{dest.name}.saving'
     nbformat.write(nb, str(tmp))
@@ -113,9 +147,10 @@ def pre_save(model:dict, # the contents model the browser sent
     if is_template(nb):
         rec = recorded_run(nb)
         if rec is None or (Path(rec['run_folder'])/RUN_NOTEBOOK).resolve() != fn.resolve():
-            if rec is not None and save_executed(nb, rec, getattr(contents_manager, 'notary', None)) is None:
-                log = getattr(contents_manager, 'log', None)
-                if log: log.warning('%s: run folder %s is not there; its run is not kept', path, rec['run_folder'])
+            if rec is not None:
+                try: save_executed(nb, rec, getattr(contents_manager, 'notary', None))
+                except ValueError as e:  # not a run folder under outputs/ (a notebook from elsewhere may name any folder)
+                    if log := getattr(contents_manager, 'log', None): log.warning('%s: %s; its run is not kept', path, e)
             strip_outputs(nb)
     nbdev_clean(nb, fn)
 
@@ -133,12 +168,6 @@ def runs_this_python(argv:list, # a kernel spec's command line
     if not argv or not any('ipykernel' in a for a in argv): return False
     names = {'python', f'python{sys.version_info[0]}', 'python%d.%d' % sys.version_info[:2]}
     return argv[0] in names or Path(argv[0]).resolve() == Path(python).resolve()
-
-def needs_trust(nb:dict, # a notebook (nbformat 4, as JSON)
-               ) -> bool:
-    "Whether the notebook holds output that only a signature trusts: rich `display_data` or `execute_result` (nbformat's rule)."
-    return any(o.get('output_type') in ('execute_result', 'display_data') and set(o) - {'output_type', 'execution_count', 'metadata'}
-               for c in nb.get('cells', []) if c.get('cell_type') == 'code' for o in c.get('outputs') or [])
 
 def kernel_metadata(name:str, # the notebook's `kernelspec.name`
                     spec, # that kernel spec (`display_name`, `language`, `argv`)
@@ -168,6 +197,11 @@ def contents_manager_class(base:type|None=None, # the contents manager to extend
                 except Exception as e: self.log.debug('no kernel metadata for %s: %s', path, e)
             return model
         def mark_trusted_cells(self, nb, path=''):
-            if needs_trust(nb): return super().mark_trusted_cells(nb, path)
-            self.notary.mark_cells(nb, True)  # nothing a signature would cover: no warning for every notebook opened
+            trusted = self.notary.check_signature(nb)  # the signature decides, as in stock Jupyter
+            if not trusted and needs_trust(nb): self.log.warning('Notebook %s is not trusted', path)  # (not for every notebook with nothing to sign)
+            self.notary.mark_cells(nb, trusted)
+        def check_and_sign(self, nb, path='', **kwargs):
+            if cells_trusted(nb): return super().check_and_sign(nb, path, **kwargs)
+            for c in nb.cells: c.get('metadata', {}).pop('trusted', None)  # never signed: an output the browser did not run
+            self.log.warning('Notebook %s is not trusted', path)
     return StudyContentsManager

@@ -4,10 +4,10 @@
 
 # %% ../nbs/11_report.ipynb #rp000003
 from __future__ import annotations
-import csv, json, os, shutil, tempfile
+import csv, json, os, shutil
 from pathlib import Path
-from .settings import get_settings, write_atomic, fault_point
-from .tables import md_table
+from .settings import get_settings, write_atomic, fault_point, temp_dir, fsync_dir
+from .tables import md_table, md_text, md_code
 from .metrics import METRICS
 from .data import stats_details
 from .card import Card, read_card, render_card, published_metrics, published_step, card_diff, loss_log
@@ -80,13 +80,13 @@ def card_from_run(run:dict, # a run record (run.json)
 # %% ../nbs/11_report.ipynb #rp000010
 def model_line(run:dict) -> str:
     "Markdown naming the run's base model and, for a stand-in, what stood in for it (path, note, weights' sha256)."
-    src, asked = run.get('model_source') or {}, f"`{run['base_model']}`"
+    src, asked = run.get('model_source') or {}, md_code(run['base_model'])  # (names from a recipe or a card: shown literally)
     if src.get('stand_in'):
-        return (f"{asked}: **stand-in** used, `{src['used']}` ({src['note']}; weights sha256 `{src['weights_sha256']}`). "
+        return (f"{asked}: **stand-in** used, {md_code(src['used'])} ({md_text(src['note'])}; weights sha256 {md_code(src['weights_sha256'])}). "
                 "Not the same weights: numbers are not comparable one to one")
-    if src.get('source') == 'random': return f"{asked}: {src['used']} (no pretrained weights)"
+    if src.get('source') == 'random': return f"{asked}: {md_text(src['used'])} (no pretrained weights)"
     pub = run.get('published_base')
-    return asked + (f" (the card's base: `{pub}`)" if pub and pub != run['base_model'] else '')
+    return asked + (f" (the card's base: {md_code(pub)})" if pub and pub != run['base_model'] else '')
 
 def run_schedule(run:dict) -> dict:
     "A run's schedule record (runs from before compression existed: a prefix when their recipe stopped early, else the whole run)."
@@ -123,12 +123,12 @@ def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str
     "Markdown: what ran, published vs reproduced metrics (delta, 95% CI), warnings and rows drawn per dataset."
     sel = reported(run)
     pub, dev, ci = published_metrics(published), sel['dev']['metrics'], sel['dev']['ci']
-    prof = run['profile'] + (f" / variant `{run['variant']}`" if run.get('variant') else '')
-    lines = [f"- **Profile:** `{prof}`", '- **Base model:** ' + model_line(run),
+    prof = md_code(run['profile'] + (f" / variant {run['variant']}" if run.get('variant') else ''))
+    lines = [f"- **Profile:** {prof}", '- **Base model:** ' + model_line(run),
              f"- **Seed:** {run['seed']}; **device:** {run['device']}" + (' (bf16)' if run.get('bf16') else ''),
              f"- **Steps:** {run['steps']:,} (epoch {run['epochs']}); **wall time:** {run['wall_seconds']:,} s", schedule_line(run, published),
-             f"- **Git commit:** `{run.get('git_commit')}`" + (f"; **run folder:** `{run_dir}`" if run_dir else '')]
-    for n in run.get('notes', []): lines.append(f"- **Profile note:** {n}")
+             f"- **Git commit:** {md_code(run.get('git_commit'))}" + (f"; **run folder:** {md_code(run_dir)}" if run_dir else '')]
+    for n in run.get('notes', []): lines.append(f"- **Profile note:** {md_text(n)}")  # notes and warnings may quote a card
     o = run.get('optimizer') or {}
     if o.get('builder') == 'fit':
         lines.append(f"- **Optimizer:** `model.fit()`'s reconstruction (sentence-transformers 3.0.1): AdamW lr {o['lr']:g}, weight decay {o['weight_decay']:g} "
@@ -140,20 +140,20 @@ def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str
                      f"{b['dev']['metrics']['spearman_cosine']:.4f}, test {b['test']['metrics']['spearman_cosine']:.4f}; the last model (step {run['steps']:,}): "
                      f"dev {a['dev']['metrics']['spearman_cosine']:.4f}, test {a['test']['metrics']['spearman_cosine']:.4f}; selecting on dev changed test by "
                      f"{b['test']['metrics']['spearman_cosine'] - a['test']['metrics']['spearman_cosine']:+.4f}")
-    for w in run.get('warnings', []): lines.append(f"- **Warning:** {w}")
+    for w in run.get('warnings', []): lines.append(f"- **Warning:** {md_text(w)}")
     rows = [[k, f'{pub[k]:.4f}' if k in pub else '-', f'{dev[k]:.4f}', f'{dev[k] - pub[k]:+.4f}' if k in pub else '-', f'[{ci[k][0]:.4f}, {ci[k][1]:.4f}]',
              f"{run['before']['dev']['metrics'][k]:.4f}"] for k in METRICS]
     t = md_table(['Metric', 'Published', 'Reproduced', 'Δ', '95% CI (bootstrap)', 'Zero-shot'], rows)
     tci = sel['test']['ci']
     tt = md_table(['Metric', 'Reproduced', '95% CI (bootstrap)', 'Zero-shot'], [[k, f"{sel['test']['metrics'][k]:.4f}", f'[{tci[k][0]:.4f}, {tci[k][1]:.4f}]',
                   f"{run['before']['test']['metrics'][k]:.4f}"] for k in METRICS])
-    acc = [[n, f'{run["train_sizes"][n]:,}', f'{c["batches"]:,}', f'{c["rows"]:,}', f'{c["rows"] / run["train_sizes"][n]:.1%}']
+    acc = [[md_text(n), f'{run["train_sizes"][n]:,}', f'{c["batches"]:,}', f'{c["rows"]:,}', f'{c["rows"] / run["train_sizes"][n]:.1%}']
            for n, c in run['consumed'].items()]
     a = md_table(['Dataset', 'Rows', 'Batches drawn', 'Rows drawn', 'Share used'], acc)
     tm = sel['test']['metrics']
     return '\n'.join(lines) + f"\n\n#### Dev ({sel['dev']['n']:,} pairs): published vs reproduced\n\n{t}\n\n" + \
         f"Test ({sel['test']['n']:,} pairs): spearman_cosine {tm['spearman_cosine']:.4f} (zero-shot {run['before']['test']['metrics']['spearman_cosine']:.4f}).\n\n{tt}\n\n" + \
-        f"#### Data drawn by the `{run.get('sampler')}` sampler\n\n{a}\n"
+        f"#### Data drawn by the {md_code(run.get('sampler'))} sampler\n\n{a}\n"
 
 # %% ../nbs/11_report.ipynb #rp000011
 def loss_comparison(published:Card, # the published card (its Training Logs)
@@ -222,20 +222,21 @@ def comparison_markdown(run:dict, pub:Card, card:Card, # the run, the published 
                        ) -> str:
     "comparison.md: the reproduction section, the loss rows and dataset statistics beside the card's, the hyperparameters and versions that differ."
     d = card_diff(pub, card)
-    hp = md_table(['argument', 'published', 'reproduced'], [[k, v['a'], v['b']] for k, v in d['hyperparameters'].items()]) if d['hyperparameters'] else 'none'
-    fv = md_table(['package', 'published', 'reproduced'], [[k, v['a'], v['b']] for k, v in d['framework_versions'].items()])
+    lit = lambda *vs: ['-' if v is None else md_text(v) for v in vs]  # the card's text, shown literally (never HTML)
+    hp = md_table(['argument', 'published', 'reproduced'], [lit(k, v['a'], v['b']) for k, v in d['hyperparameters'].items()]) if d['hyperparameters'] else 'none'
+    fv = md_table(['package', 'published', 'reproduced'], [lit(k, v['a'], v['b']) for k, v in d['framework_versions'].items()])
     logs = f"\n\n#### Training loss, published vs reproduced\n\n{loss_comparison_markdown(lc)}" if lc['n'] else ''
     st = ("\n\n#### Dataset statistics, published vs reproduced (first 1,000 rows, the run's tokenizer)\n\n"
           + f"{sum(x['equal'] for x in sc)} of {len(sc)} column statistics equal the card's.\n\n"
-          + md_table(['dataset', 'column', 'published', 'reproduced', 'equal'], [{**x, 'equal': 'yes' if x['equal'] else 'no'} for x in sc])) if sc else ''
-    return (f"# {run['card']}: published vs reproduced ({run['profile']}{' / ' + run['variant'] if run['variant'] else ''})\n\n"
+          + md_table(['dataset', 'column', 'published', 'reproduced', 'equal'], [[*lit(x['dataset'], x['column'], x['published'], x['reproduced']), 'yes' if x['equal'] else 'no'] for x in sc])) if sc else ''
+    return (f"# {md_text(run['card'])}: published vs reproduced ({md_text(run['profile'])}{' / ' + md_text(run['variant']) if run['variant'] else ''})\n\n"
             + repro + logs + st + f"\n\n#### Hyperparameters that differ\n\n{hp}\n\n#### Framework versions\n\n{fv}\n")
 
 def write_plots(run:dict, out:Path, pubm:dict, # the run, its folder and the published metrics
                 lc:dict, # `loss_comparison`
                ) -> dict|None:
     "plots/*.png of a finished run (training, dev scatter, metrics, loss vs published, consumption); the epoch plan of a multi-dataset run."
-    pl, sel = Path(tempfile.mkdtemp(dir=out, prefix='.plots.')), reported(run)  # drawn aside, then renamed to plots/: whole or not at all
+    pl, sel = temp_dir(out, '.plots.'), reported(run)  # drawn aside (with the mode the umask gives), then renamed to plots/: whole or not at all
     title = f"{run['card']} ({run['profile']}{', stand-in model' if run['stand_in'] else ''})"
     if lc['compared']: plots.plot_loss_comparison(lc, title=f"{title}: training loss, {lc['within']} of {lc['n']} published rows within {lc['tol']:.0%}", path=pl/'loss_vs_published.png')
     plots.plot_training(out/'log.csv', title=f'{title}: training', path=pl/'training.png')
@@ -245,7 +246,7 @@ def write_plots(run:dict, out:Path, pubm:dict, # the run, its folder and the pub
     if len(run['train_sizes']) > 1:
         plan = epoch_plan(run['train_sizes'], run['batch_size'], run['sampler'] or 'proportional')
         plots.plot_consumption({f"{run['card']} {run['sampler']}": plan['rows']}, title='rows one epoch of this recipe draws', path=pl/'consumption.png')
-    pl.chmod(0o755); shutil.rmtree(out/'plots', ignore_errors=True); os.replace(pl, out/'plots')
+    shutil.rmtree(out/'plots', ignore_errors=True); os.replace(pl, out/'plots'); fsync_dir(out)
     return plan
 
 def write_outputs(run:dict, # the run record from `run_recipe`

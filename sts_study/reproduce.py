@@ -13,7 +13,7 @@ from pathlib import Path
 from .settings import get_settings
 from .recipe import load_recipe
 from .train import run_recipe, signals_to
-from .runs import begin_run, finish_run, mark_ended, check_resumable, read_params, get_status, set_status, run_process
+from .runs import begin_run, finish_run, mark_ended, check_resumable, read_params, get_status, set_status, run_process, process_alive
 from .report import write_outputs
 
 # %% auto #0
@@ -36,7 +36,7 @@ def forward_signals(out:Path):
     def handler(signum, frame):
         got.append(signal.Signals(signum).name)
         hp = run_process(out)
-        if hp and hp[1] != os.getpid():
+        if hp and hp[1] != os.getpid() and process_alive(hp[1], hp[2]):  # (never a later process that reused the pid)
             try: os.kill(hp[1], signal.SIGTERM)
             except ProcessLookupError: pass
         if len(got) > 2: raise KeyboardInterrupt(f'{got[-1]} again: stopped waiting for the kernel')

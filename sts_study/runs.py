@@ -8,13 +8,14 @@ import json, os, socket
 from datetime import datetime, timezone
 from pathlib import Path
 import yaml
-from .settings import get_settings, write_atomic
-from .recipe import load_recipe, check_recipe
+from .settings import get_settings, write_atomic, check_profile
+from .recipe import load_recipe, check_recipe, RecipeError
 
 # %% auto #0
-__all__ = ['STATUSES', 'PRODUCTS', 'new_run_dir', 'run_params', 'read_params', 'parse_overrides', 'set_status', 'status_detail',
-           'run_process', 'get_status', 'mark_ended', 'check_resumable', 'begin_run', 'finish_run', 'reported',
-           'reported_cosine', 'load_run', 'collect_runs', 'list_runs']
+__all__ = ['PARAMS', 'STATUSES', 'PRODUCTS', 'new_run_dir', 'run_params', 'read_params', 'parse_overrides', 'ParamsError',
+           'check_params', 'set_status', 'status_detail', 'process_start', 'process_alive', 'run_process', 'get_status',
+           'mark_ended', 'check_resumable', 'begin_run', 'finish_run', 'reported', 'reported_cosine', 'load_run',
+           'collect_runs', 'list_runs']
 
 # %% ../nbs/10_runs.ipynb #ru000006
 def new_run_dir(card:str, profile:str, variant:str|None=None, outputs:Path|None=None) -> Path:
@@ -33,9 +34,12 @@ def run_params(card:str, profile:str, variant:str|None, seed:int, overrides:dict
     return dict(card=card, profile=profile, variant=variant, seed=seed, overrides=overrides or {}, out=str(out))
 
 def read_params(out:Path|str) -> dict|None:
-    "The run folder's params.yaml (None when it has none: not a run folder)."
+    "The run folder's params.yaml, checked against `PARAMS` (None when it has none: not a run folder)."
     p = Path(out)/'params.yaml'
-    return (yaml.safe_load(p.read_text()) or {}) if p.exists() else None
+    if not p.exists(): return None
+    try: d = yaml.safe_load(p.read_text(encoding='utf-8'))
+    except (UnicodeDecodeError, yaml.YAMLError) as e: raise ParamsError(f'{p}: not a YAML file of parameters ({type(e).__name__}: {str(e).splitlines()[0]})') from None
+    return check_params(d, p)
 
 def parse_overrides(pairs:list) -> dict:
     "`[(key, value), ...]` with dotted keys (`args.learning_rate`) and YAML values → nested overrides."
@@ -54,6 +58,40 @@ def _value(s:str):
         except ValueError: pass
     return v
 
+# %% ../nbs/10_runs.ipynb #sec00002
+PARAMS = {'card': str, 'profile': str, 'variant': (str, type(None)), 'seed': int, 'overrides': dict, 'out': str}  # params.yaml: key → type
+
+class ParamsError(RecipeError):
+    "A params.yaml that is not one `begin_run` wrote: the message names the file, the key and why."
+
+def _tname(t) -> str: return ' or '.join('null' if x is type(None) else x.__name__ for x in (t if isinstance(t, tuple) else (t,)))
+
+def _check_plain(v, key:str, path:Path):
+    "Overrides are YAML's plain values: mappings under string keys, lists, strings, numbers, booleans and null."
+    if isinstance(v, dict):
+        for k, x in v.items():
+            if not isinstance(k, str): raise ParamsError(f'{path}: key {key}: {k!r} is not a string key')
+            _check_plain(x, f'{key}.{k}', path)
+    elif isinstance(v, list):
+        for i, x in enumerate(v): _check_plain(x, f'{key}[{i}]', path)
+    elif not (v is None or isinstance(v, (str, int, float, bool))):
+        raise ParamsError(f'{path}: key {key}: a {type(v).__name__} is not a plain YAML value (string, number, boolean, null, list or mapping)')
+
+def check_params(d, # params.yaml's content
+                 path:Path|str, # the file, for the message
+                ) -> dict:
+    "`d` when it has exactly `PARAMS`' keys, each of its type (overrides of plain values); else a `ParamsError` naming `path`, the key and why."
+    if not isinstance(d, dict): raise ParamsError(f'{path}: not a mapping of parameters but a {type(d).__name__}')
+    for k in d:
+        if k not in PARAMS: raise ParamsError(f"{path}: key {k!r}: not a parameter of the reproduction notebook (it takes {', '.join(PARAMS)})")
+    for k, t in PARAMS.items():
+        if k not in d: raise ParamsError(f'{path}: key {k!r}: missing')
+        if not isinstance(d[k], t) or isinstance(d[k], bool): raise ParamsError(f'{path}: key {k!r}: expected {_tname(t)}, got {d[k]!r} ({type(d[k]).__name__})')
+    try: check_profile(d['profile'])
+    except ValueError as e: raise ParamsError(f"{path}: key 'profile': {e}") from None
+    _check_plain(d['overrides'], 'overrides', Path(path))
+    return d
+
 # %% ../nbs/10_runs.ipynb #ru000008
 STATUSES = ('running', 'failed', 'interrupted', 'complete')  # what a STATUS file says; `get_status` adds 'missing'
 PRODUCTS = ('metrics.json', 'README.md', 'comparison.md', 'log.csv', 'run.json')  # what a complete run folder holds
@@ -67,19 +105,29 @@ def status_detail(out:Path) -> str:
     p = Path(out)/'STATUS'
     return (p.read_text().split('\n', 1) + [''])[1].strip() if p.exists() else ''
 
-def _alive(pid:int) -> bool:
+def process_start(pid:int) -> str|None:
+    "When process `pid` started: this boot's id and its start time in clock ticks (/proc); None where /proc cannot tell."
+    try:
+        boot = Path('/proc/sys/kernel/random/boot_id').read_text().strip()
+        return f"{boot}/{Path(f'/proc/{pid}/stat').read_text().rsplit(') ', 1)[1].split()[19]}"  # field 22, starttime
+    except (OSError, IndexError): return None
+
+def process_alive(pid:int, start:str|None=None) -> bool:
+    "Whether process `pid` runs (not a zombie) and, given its `start`, is the same process, not a later one that reused the pid."
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
-    except PermissionError: return True
-    try: return Path(f'/proc/{pid}/stat').read_text().split(') ')[-1][0] != 'Z'  # a zombie has ended
+    except PermissionError: pass
+    try: state = Path(f'/proc/{pid}/stat').read_text().rsplit(') ', 1)[1][0]
     except OSError: return True
+    return state != 'Z' and (start is None or process_start(pid) in (None, start))  # a zombie has ended
 
 def run_process(out:Path) -> tuple|None:
-    "(host, pid) of the process running the folder's notebook (its kernel), as `begin_run` wrote it."
+    "(host, pid, start) of the process running the folder's notebook (its kernel), as `begin_run` wrote it (start None in older folders)."
     p = Path(out)/'PROCESS'
     if not p.exists(): return None
-    host, pid = p.read_text().split()[:2]
-    return host, int(pid)
+    f = p.read_text().split()
+    if len(f) not in (2, 3) or not f[1].isdigit(): raise ValueError(f'{p}: not "host pid [start]" but {" ".join(f)[:80]!r}')
+    return f[0], int(f[1]), f[2] if len(f) == 3 else None
 
 def get_status(out:Path,
                written:bool=False, # the STATUS file as written, without checking that a running run's process lives
@@ -87,7 +135,7 @@ def get_status(out:Path,
     "The run folder's status ('missing' without a STATUS file); a 'running' run whose process is gone (kill -9, a crash) is 'interrupted'."
     p = Path(out)/'STATUS'
     st = p.read_text().split('\n')[0] if p.exists() else 'missing'
-    if st == 'running' and not written and (hp := run_process(out)) and hp[0] == socket.gethostname() and not _alive(hp[1]): return 'interrupted'
+    if st == 'running' and not written and (hp := run_process(out)) and hp[0] == socket.gethostname() and not process_alive(hp[1], hp[2]): return 'interrupted'
     return st
 
 def mark_ended(out:Path, e:BaseException,
@@ -107,10 +155,19 @@ def check_resumable(out:Path,
     "The folder's parameters when it is a failed or interrupted run (of `params`); else an error saying why it cannot resume."
     out, have = Path(out), read_params(out)
     if have is None: raise FileNotFoundError(f'{out} is not a run folder (no params.yaml)')
+    if Path(have['out']).resolve() != out.resolve():
+        raise ParamsError(f"{out/'params.yaml'}: key 'out': {have['out']!r} is not this folder (a run folder resumes where it was made)")
     if params is not None and have != params: raise ValueError(f'{out}: not a run folder of these parameters; nothing to resume')
     if (st := get_status(out)) not in ('interrupted', 'failed') and not (params is not None and st == 'running'):
         raise ValueError(f'{out} is {st}: only a failed or interrupted run can be resumed')
+    if params is None: _check_run_recipe(have, out/'params.yaml')  # (begin_run checks the recipe of `params` itself)
     return have
+
+def _check_run_recipe(p:dict, path:Path):
+    "The recipe a params.yaml names, with its overrides, validated as `-p` overrides are: else a ParamsError naming the file."
+    try: check_recipe(load_recipe(p['card'], p['profile'], p['variant'], p['overrides']))
+    except (RecipeError, KeyError, ValueError, FileNotFoundError) as e:
+        raise ParamsError(f'{path}: its recipe and overrides do not validate: {e.args[0] if isinstance(e, KeyError) and e.args else e}') from None
 
 def _adopt(out:Path, params:dict, resume:bool) -> Path:
     "An existing folder given as `out`: this run's to resume, or empty (or just made by the CLI for this run); never another run's."
@@ -135,7 +192,7 @@ def begin_run(card:str, profile:str|None=None, variant:str|None=None, seed:int|N
     else: out = _adopt(Path(out).resolve(), run_params(card, profile, variant, seed, overrides, Path(out).resolve()), resume)
     write_atomic(out/'params.yaml', yaml.safe_dump(run_params(card, profile, variant, seed, overrides, out), sort_keys=False))
     set_status(out, 'running', 'resumed' if resume else '')
-    write_atomic(out/'PROCESS', f'{socket.gethostname()} {os.getpid()}\n')  # who runs it: `get_status` tells a dead run from a running one
+    write_atomic(out/'PROCESS', f'{socket.gethostname()} {os.getpid()} {process_start(os.getpid()) or ""}\n')  # who runs it: `get_status` tells a dead run from a running one
     if mark_failures: _mark_failures_in_kernel(out)
     return out
 
@@ -186,18 +243,34 @@ def collect_runs(root:Path|str, profile:str|None=None) -> list:
     return out
 
 # %% ../nbs/10_runs.ipynb #ru000015
+def _json(p:Path) -> dict:
+    d = json.loads(p.read_text(encoding='utf-8'))
+    if not isinstance(d, dict): raise ValueError('not a JSON object')
+    return d
+
+def _run_row(f:Path) -> dict:
+    "One run folder's row; raises naming the file that is malformed."
+    p, file = read_params(f), 'STATUS'
+    try:
+        c, st = p['card'], get_status(f)
+        if st not in (*STATUSES, 'missing'): raise ValueError(f"first line {st[:80]!r} is not one of {', '.join(STATUSES)}")
+        row = dict(folder=f.name, card=Path(c).stem if c.endswith(('.yaml', '.yml')) else c, profile=p['profile'], variant=p['variant'], seed=p['seed'],
+                   status=st, steps=None, dev=None, test=None, wall_s=None, problem=None)
+        if (f/(file := 'metrics.json')).exists():
+            m = _json(f/file)
+            row.update(steps=m.get('steps'), dev=m['dev']['spearman_cosine'], test=m['test']['spearman_cosine'], wall_s=m.get('wall_seconds'))
+        elif (f/(file := 'run.json')).exists():
+            r = _json(f/file); row.update(steps=r.get('steps'), wall_s=r.get('wall_seconds'))
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        why = str(e) if str(f) in str(e) else f"{f/file}: {f'missing key {e}' if isinstance(e, KeyError) else e}"
+        raise ValueError(why) from None
+    return row
+
 def list_runs(root:Path|str) -> list:
-    "One row a run folder under `root`, whatever its status: folder, card, profile, variant, seed, status, steps, dev, test, wall_s."
+    "One row a run folder under `root`, whatever its status (folder, card, profile, variant, seed, status, steps, dev, test, wall_s, problem); a malformed one as `malformed`, naming the file and the problem."
     out = []
     for f in sorted(p.parent for p in Path(root).glob('*/params.yaml')):
-        p = read_params(f)
-        c = str(p.get('card'))
-        row = dict(folder=f.name, card=Path(c).stem if c.endswith(('.yaml', '.yml')) else c, profile=p.get('profile'), variant=p.get('variant'), seed=p.get('seed'),
-                   status=get_status(f), steps=None, dev=None, test=None, wall_s=None)
-        if (f/'metrics.json').exists():
-            m = json.loads((f/'metrics.json').read_text())
-            row.update(steps=m.get('steps'), dev=m['dev']['spearman_cosine'], test=m['test']['spearman_cosine'], wall_s=m.get('wall_seconds'))
-        elif (f/'run.json').exists():
-            r = json.loads((f/'run.json').read_text()); row.update(steps=r.get('steps'), wall_s=r.get('wall_seconds'))
-        out.append(row)
+        try: out.append(_run_row(f))
+        except (ValueError, OSError) as e:
+            out.append(dict(folder=f.name, card=None, profile=None, variant=None, seed=None, status='malformed', steps=None, dev=None, test=None, wall_s=None, problem=str(e)))
     return out

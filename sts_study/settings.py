@@ -4,24 +4,28 @@
 
 # %% ../nbs/00_settings.ipynb #2f817b17
 from __future__ import annotations
-import os, configparser, signal, tempfile
+import os, configparser, secrets, signal
+from urllib.parse import urlsplit
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from importlib.resources import files
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PACKAGE_CARDS', 'PROFILES', 'RENAMED_PROFILES', 'find_settings', 'Settings', 'check_profile', 'get_settings',
-           'atomic_file', 'write_cause', 'write_atomic', 'fault_point']
+__all__ = ['PACKAGE_CARDS', 'PROFILES', 'RENAMED_PROFILES', 'LOOPBACK', 'find_settings', 'Settings', 'check_profile',
+           'check_base_url', 'get_settings', 'temp_dir', 'fsync_dir', 'atomic_file', 'write_cause', 'write_atomic',
+           'fault_point']
 
 # %% ../nbs/00_settings.ipynb #4726b2de
 def find_settings(start:Path|str|None=None, # folder to start from (default: the working directory)
                  ) -> Path|None: # the settings file, or None when there is none
-    "The nearest `settings.ini` with a `[study]` section at or above `start` (else the package's checkout), or `$STS_STUDY_SETTINGS`."
+    "`$STS_STUDY_SETTINGS`; else the nearest `settings.ini` with a `[study]` section at or above `start`, up to its git checkout's root (only `start`'s own outside a checkout); else the package's checkout's."
     if os.environ.get('STS_STUDY_SETTINGS'): return Path(os.environ['STS_STUDY_SETTINGS']).resolve()
     p = Path(start or Path.cwd()).resolve()
+    up = [p, *p.parents]
+    top = next((d for d in up if (d/'.git').exists()), p)  # never above the checkout: a shared parent folder is anyone's
     here = [Path(__file__).resolve().parents[1]] if start is None and '__file__' in globals() else []
-    for d in [p, *p.parents, *here]:  # then the checkout this package was installed from (editable installs)
+    for d in [*up[:up.index(top) + 1], *here]:  # then the checkout this package was installed from (editable installs)
         f = d/'settings.ini'
         if f.exists() and '[study]' in f.read_text(encoding='utf-8'): return f
     return None
@@ -39,11 +43,13 @@ class Settings:
     base_url: str   # HTTP mirror base replacing each source's upstream URL ('' = upstream)
     profile: str    # default profile: smoke, cpu or full
     seed: int       # default seed
+    allow_unpinned: bool = False  # accept a registry file without a pinned sha256 (its first-seen hash is recorded and checked after)
 
 PACKAGE_CARDS = Path(str(files('sts_study')/'cards'))  # the two published cards, shipped with the package
 PROFILES = ('smoke', 'cpu', 'full')  # tiny random model / small public encoder on CPU / the card itself
 RENAMED_PROFILES = {'offline': 'cpu'}
-_DEFAULTS = dict(data='data', cache='data/cache', outputs='outputs', cards='', mirror='', base_url='', profile='cpu', seed='42')
+_DEFAULTS = dict(data='data', cache='data/cache', outputs='outputs', cards='', mirror='', base_url='', profile='cpu', seed='42', allow_unpinned='false')
+LOOPBACK = ('localhost', '127.0.0.1', '::1')  # the hosts a plain http:// base URL may name
 
 # %% ../nbs/00_settings.ipynb #a1c0e5f1
 def check_profile(profile:str, # a profile name
@@ -53,6 +59,16 @@ def check_profile(profile:str, # a profile name
     if profile in PROFILES: return profile
     hint = f" (renamed {RENAMED_PROFILES[profile]!r})" if profile in RENAMED_PROFILES else ''
     raise ValueError(f"{what} must be one of {', '.join(PROFILES)}, not {profile!r}{hint}")
+
+def check_base_url(url:str, # an HTTP mirror's base URL ('' = none)
+                   what:str='settings: base_url', # how the error names it
+                  ) -> str:
+    "`url` when it is https://, or plain http:// to this machine (`LOOPBACK`); else a ValueError: a plain-HTTP mirror elsewhere can be anyone's."
+    if not url: return url
+    u = urlsplit(url)
+    if u.scheme == 'https' or (u.scheme == 'http' and u.hostname in LOOPBACK): return url
+    if u.scheme == 'http': raise ValueError(f'{what}: {url} is plain http:// to another machine (anyone on the way can change the files): use https://, or http:// only to {", ".join(LOOPBACK)}')
+    raise ValueError(f'{what}: {url} is not an https:// URL')
 
 # %% ../nbs/00_settings.ipynb #7fbd84f1
 def get_settings(path:Path|str|None=None, # a settings.ini; default: `find_settings()`
@@ -70,12 +86,35 @@ def get_settings(path:Path|str|None=None, # a settings.ini; default: `find_setti
     for k in vals:
         if env.get(f'STS_STUDY_{k.upper()}') is not None: vals[k] = env[f'STS_STUDY_{k.upper()}'].strip()
     def _path(v): return (root/Path(v).expanduser()).resolve() if v else None
-    check_profile(vals['profile'], 'settings: profile')
+    check_profile(vals['profile'], 'settings: profile'); check_base_url(vals['base_url'].rstrip('/'))
+    if (yes := vals['allow_unpinned'].lower()) not in ('true', 'false', '1', '0', 'yes', 'no', ''): raise ValueError(f'settings: allow_unpinned must be true or false, not {yes!r}')
     return Settings(root=root, data=_path(vals['data']), cache=_path(vals['cache']), outputs=_path(vals['outputs']), cards=_path(vals['cards']) or PACKAGE_CARDS,
                     mirror=_path(vals['mirror']), base_url=vals['base_url'].rstrip('/'), profile=vals['profile'],
-                    seed=int(vals['seed']))
+                    seed=int(vals['seed']), allow_unpinned=yes in ('true', '1', 'yes'))
 
 # %% ../nbs/00_settings.ipynb #4133705f
+def _unique(folder:Path, prefix:str, make) -> tuple:
+    "(what `make(path)` returns, path) for a new random name `<prefix><hex>.tmp` in `folder`; `make` must fail on an existing name."
+    for _ in range(100):
+        p = folder/f'{prefix}{secrets.token_hex(6)}.tmp'
+        try: return make(p), p
+        except FileExistsError: continue
+    raise FileExistsError(f'no free temporary name in {folder}')
+
+def temp_dir(folder:Path|str, # where
+             prefix:str, # the name's start, e.g. '.plots.'
+            ) -> Path:
+    "A new folder under a unique name, with the mode `mkdir` gives under the umask (not `mkdtemp`'s 0700)."
+    return _unique(Path(folder), prefix, lambda p: p.mkdir(0o777))[1]
+
+def fsync_dir(folder:Path|str):
+    "Flush a folder's entries (a rename in it) to disk, where the system allows."
+    try: fd = os.open(folder, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
+    except OSError: return
+    try: os.fsync(fd)
+    except OSError: pass
+    finally: os.close(fd)
+
 @contextmanager
 def atomic_file(path:Path|str, # the file to (re)write
                 mode:str='w', # 'w' (text, UTF-8) or 'wb'
@@ -83,15 +122,14 @@ def atomic_file(path:Path|str, # the file to (re)write
                ):
     "Yield a file open on a unique temporary name beside `path`, renamed over `path` when the block ends without error (else removed)."
     path = Path(path)
-    try: fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try: fd, tmp = _unique(path.parent, f'.{path.name}.', lambda p: os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0), 0o666))
     except OSError as e: raise OSError(e.errno, f'cannot write {path}: {write_cause(path, e)}') from e
-    mask = os.umask(0); os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes the file 0600: give it the mode open() would (others may read the run's files)
     try:
         with os.fdopen(fd, mode, **({'encoding': 'utf-8'} if 'b' not in mode and 'encoding' not in kw else {}), **kw) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
+        fsync_dir(path.parent)  # the rename itself survives a power loss
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
         if str(path) in str(e): raise

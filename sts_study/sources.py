@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 import yaml, pooch, requests
-from .settings import Settings, get_settings
+from .settings import Settings, get_settings, check_base_url, write_atomic
 
 # %% auto #0
-__all__ = ['REGISTRY', 'SourceFile', 'Source', 'load_registry', 'get_source', 'mirror_checksums', 'ChecksumError',
-           'MissingFileError', 'cache_path', 'mirror_path', 'fetch_file', 'fetch', 'file_status', 'serve_folder']
+__all__ = ['REGISTRY', 'UNPINNED_SEEN', 'SourceFile', 'Source', 'load_registry', 'get_source', 'mirror_checksums',
+           'ChecksumError', 'UnpinnedError', 'MissingFileError', 'cache_path', 'mirror_path', 'first_seen_path',
+           'fetch_file', 'fetch', 'file_status', 'serve_folder']
 
 # %% ../nbs/02_sources.ipynb #4a5ad3ae
 REGISTRY = Path(str(files('sts_study')/'sources.yaml'))
@@ -87,6 +88,9 @@ def mirror_checksums(mirror:Path) -> dict:
 class ChecksumError(ValueError):
     "A file's sha256 differs from the registry."
 
+class UnpinnedError(ChecksumError):
+    "A registry file without a pinned sha256, not allowed (`Settings.allow_unpinned`) and never seen before."
+
 class MissingFileError(FileNotFoundError):
     "A registry file is in no mirror and could not be downloaded."
 
@@ -104,38 +108,60 @@ def mirror_path(f:SourceFile, settings:Settings|None=None) -> Path|None:
     return p if p.exists() else None
 
 # %% ../nbs/02_sources.ipynb #bf6c52ae
-def _verify(f:SourceFile, p:Path, where:str) -> Path:
-    if f.sha256 is None:
-        warnings.warn(f"{f.key}: no sha256 pinned in the registry; {where} copy has sha256 {_sha256(p)} (pin it in sources.yaml)")
-        return p
+UNPINNED_SEEN = {}  # key → sha256 of each registry file accepted without a pinned sha256 in this process (run.json records it)
+
+def first_seen_path(f:SourceFile, settings:Settings|None=None) -> Path:
+    "Where the sha256 first seen of an unpinned file `f` is recorded: `<cache>/<owner>/<repo>/<path>.sha256`."
+    return cache_path(f, settings).with_name(cache_path(f, settings).name + '.sha256')
+
+def _first_seen(f:SourceFile, s:Settings) -> str|None:
+    p = first_seen_path(f, s)
+    return p.read_text(encoding='utf-8').split()[0] if p.exists() else None
+
+def _refuse_unpinned(f:SourceFile, s:Settings, where:str):
+    if _first_seen(f, s) is None and not s.allow_unpinned:
+        raise UnpinnedError(f"{f.key} ({f.dataset}/{f.split}) has no sha256 pinned in the registry, so the {where} copy cannot be verified: refused. "
+                            f"Pin it in sources.yaml, or accept it once with `sts-study data fetch --allow-unpinned {f.dataset}` (or STS_STUDY_ALLOW_UNPINNED=1, "
+                            f"settings allow_unpinned = true): the sha256 first seen is then recorded in {first_seen_path(f, s)} and checked from then on")
+
+def _verify(f:SourceFile, p:Path, where:str, s:Settings) -> Path:
+    want, pin = f.sha256 or _first_seen(f, s), first_seen_path(f, s)
     got = _sha256(p)
-    if got != f.sha256:
-        raise ChecksumError(f"checksum mismatch for {f.key} ({where} copy {p}): expected sha256 {f.sha256}, got {got}. "
+    if want is None:  # accepted only because the user allowed it (`_refuse_unpinned`): remember what was seen
+        pin.parent.mkdir(parents=True, exist_ok=True); write_atomic(pin, f'{got}  {f.key}\n')
+        warnings.warn(f"{f.key}: no sha256 pinned in the registry; accepted the {where} copy (--allow-unpinned), sha256 {got}, recorded in {pin} (pin it in sources.yaml)")
+    elif got != want:
+        said = f'expected sha256 {f.sha256}' if f.sha256 else f'the copy first seen had sha256 {want} (recorded in {pin})'
+        raise ChecksumError(f"checksum mismatch for {f.key} ({where} copy {p}): {said}, got {got}. "
                             f"The file is corrupt or changed upstream; replace it with the one from {f.upstream_url}")
+    if f.sha256 is None: UNPINNED_SEEN[f.key] = got
     return p
 
 def fetch_file(f:SourceFile, # the file to fetch
                settings:Settings|None=None, # default: `get_settings()`
                progress:bool=True, # show a download progress bar
               ) -> Path:
-    "A verified local path for `f`: the local mirror's copy, else the cache's, else a fresh download."
+    "A verified local path for `f`: the local mirror's copy, else the cache's, else a fresh download (an unpinned file only when allowed)."
     s = settings or get_settings()
-    if (m := mirror_path(f, s)) is not None: return _verify(f, m, 'mirror')
-    dest = cache_path(f, s)
-    url = f.url_for(s.base_url)
+    if (m := mirror_path(f, s)) is not None:
+        if f.sha256 is None: _refuse_unpinned(f, s, 'mirror')
+        return _verify(f, m, 'mirror', s)
+    dest, url = cache_path(f, s), f.url_for(check_base_url(s.base_url))
+    if f.sha256 is None: _refuse_unpinned(f, s, 'downloaded' if not dest.exists() else 'cached')
+    want = f.sha256 or _first_seen(f, s)
     try:
-        p = pooch.retrieve(url, known_hash=f'sha256:{f.sha256}' if f.sha256 else None, fname=dest.name,
+        p = pooch.retrieve(url, known_hash=f'sha256:{want}' if want else None, fname=dest.name,
                            path=dest.parent, progressbar=progress)
     except ValueError as e:
         if 'hash' not in str(e).lower(): raise
-        raise ChecksumError(f"checksum mismatch for {f.key} downloaded from {url}: expected sha256 {f.sha256}; "
-                            f"nothing was written to {dest}. ({e})") from None
+        raise ChecksumError(f"checksum mismatch for {f.key} downloaded from {url}: expected sha256 {want}"
+                            f"{'' if f.sha256 else f' (first seen, recorded in {first_seen_path(f, s)})'}; nothing was written to {dest}. ({e})") from None
     except (requests.RequestException, OSError) as e:
         mirror = f"{s.mirror}/{f.key}" if s.mirror else f"<mirror>/{f.key} (set STS_STUDY_MIRROR)"
         raise MissingFileError(f"{f.key} ({f.dataset}/{f.split}) is not available: no local mirror copy and the download "
                                f"from {url} failed ({type(e).__name__}). Download it from {f.upstream_url} and put it at "
                                f"{dest} or {mirror}.") from None
-    return _verify(f, Path(p), 'downloaded') if f.sha256 is None else Path(p)
+    return _verify(f, Path(p), 'downloaded', s) if f.sha256 is None else Path(p)
 
 def fetch(name:str, # registry name
           splits:list|None=None, # default: every split

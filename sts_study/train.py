@@ -14,6 +14,7 @@ from transformers import TrainerCallback
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 from sentence_transformers.sentence_transformer import losses, modules
 from .settings import get_settings, write_atomic, atomic_file, fault_point, write_cause
+from .sources import UNPINNED_SEEN
 from .data import load_data, nli_to_triplets, nli_to_pairs, nli_to_entailment_pairs, dataset_stats, describe_source
 from .models import load_model, resolve_model, random_model, train_tokenizer, TINY
 from .metrics import sts_evaluator, evaluate, cached_evaluate, build_evaluator
@@ -574,7 +575,7 @@ def run_record(r:Recipe, model, trainer:CountingTrainer, data:DatasetDict, ev:di
                 wall_seconds=round(time.time() - run['t0'], 1), train_runtime=round(run['train_metrics'].get('train_runtime', 0.0), 2),
                 train_sizes={k: len(v) for k, v in data.items()}, consumed=trainer.consumed, resumed_from=run['ckpt'], consumed_by_epoch=trainer.consumed_by_epoch,
                 sampler=r.args.get('multi_dataset_batch_sampler') or 'proportional', batch_size=r.args.get('per_device_train_batch_size') or 8,
-                warnings=run['notes'], git_commit=git_commit(), versions=versions(), train_stats={k: dataset_stats(v, model.tokenizer) for k, v in data.items()},
+                warnings=run['notes'], git_commit=git_commit(), versions=versions(), unpinned_files=dict(UNPINNED_SEEN), train_stats={k: dataset_stats(v, model.tokenizer) for k, v in data.items()},
                 architecture=str(model), output_dim=model.get_embedding_dimension(), max_seq_length=model.max_seq_length,
                 recipe=dataclasses.asdict(r), optimizer=run['optimizer'], selection=final['selection'], reused=reused,
                 other_evaluations=dict(before=before['other'], after=final['other']) if ev['extra'] else None,

@@ -14,7 +14,7 @@ def _free_port():
 @pytest.fixture
 def server(tmp_path):
     "A Jupyter server with the repository's config, laid out as `make lab` runs it: a git copy of the repository's notebooks and"
-    "pyproject.toml, the server started in the copy's root and serving nbs/ (API paths are relative to nbs/)."
+    "pyproject.toml, the server started in the copy's root and serving nbs/ (API paths are relative to nbs/); its outputs folder tmp_path/outputs."
     repo = tmp_path/'repo'; (repo/'nbs').mkdir(parents=True)
     shutil.copy(ROOT/'pyproject.toml', repo); shutil.copy(ROOT/'.gitignore', repo)
     for nb in (ROOT/'nbs').glob('*.ipynb'): shutil.copy(nb, repo/'nbs'/nb.name)
@@ -24,7 +24,7 @@ def server(tmp_path):
     with open(log, 'w') as err:
         p = subprocess.Popen([str(BIN/'jupyter'), 'server', f'--config={ROOT}/jupyter_server_config.py', f'--ServerApp.root_dir={repo/"nbs"}',
                               f'--port={port}', '--ip=127.0.0.1', f'--IdentityProvider.token={token}', '--no-browser', '--allow-root'],
-                             stdout=subprocess.DEVNULL, stderr=err, cwd=repo)
+                             stdout=subprocess.DEVNULL, stderr=err, cwd=repo, env={**os.environ, 'STS_STUDY_OUTPUTS': str(tmp_path/'outputs')})
     url, h = f'http://127.0.0.1:{port}/api/contents', {'Authorization': f'token {token}'}
     for _ in range(120):
         try:
@@ -83,7 +83,10 @@ def test_template_run_is_saved_in_its_run_folder(server, tmp_path):
     "reproduce.ipynb saved after a run in Lab: the template untouched on disk, the executed copy in the run folder the run recorded."
     from sts_study.lab import run_record
     repo, url, h, git, log = server
-    run = tmp_path/'outputs/korean-gte-smoke-1'; run.mkdir(parents=True); (run/'STATUS').write_text('complete\n')
+    from sts_study.runs import run_params
+    import yaml
+    run = tmp_path/'outputs/korean-gte-smoke-1'; run.mkdir(parents=True); (run/'STATUS').write_text('complete\n')  # a run folder under the server's outputs
+    (run/'params.yaml').write_text(yaml.safe_dump(run_params('korean-gte', 'smoke', None, 42, {}, run.resolve())))
     (run/'run.ipynb').write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')  # another execution's (papermill's)
     m = _get(url, h, '12_reproduce_card.ipynb')
     png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='
