@@ -91,10 +91,12 @@ def test_reading_order_api_entry_and_search(site, browser):
     entry = page.locator('dl.py.function:has(dt#sts_study\\.train\\.run_recipe)')
     assert entry.locator('dt').first.inner_text().startswith('sts_study.train.run_recipe(r, out, seed=42')
     assert entry.locator('dd p').first.inner_text() == 'Train r and evaluate before and after; returns (and writes to out/run.json) the run record.'
-    rows = entry.locator('dd table tbody tr').all_inner_texts()
-    seed = [r for r in rows if r.startswith('seed')]
-    assert seed and seed[0].split('\t')[1:3] == ['int', '42'], rows  # the docments table: name, type, default, details
-    assert 'seeds model init' in seed[0]
+    rows = entry.locator('dd table').first.evaluate('t => [...t.querySelectorAll("tbody tr")].map(r => [...r.cells].map(c => c.innerText.trim()))')
+    # the docments table: name, type, default, and the comment beside the parameter in the source
+    assert [r[0] for r in rows] == ['r', 'out', 'seed', 'device', 'resume', 'save_model', 'n_resamples', 'fail_at_step', 'bf16',
+                                    'keep_checkpoints', 'Returns'], rows
+    assert rows[2] == ['seed', 'int', '42', 'seeds model init (tiny), data draws, sampler and trainer'], rows[2]
+    assert rows[0] == ['r', 'Recipe', '', 'the recipe (see load_recipe)'], rows[0]
     # search, as the reader uses it: the search button, the box it opens, Enter; the results come from Sphinx's own index
     page.locator('button.search-button-field:visible').first.click()
     box = page.locator('#pst-search-dialog input[type="search"]')

@@ -52,8 +52,10 @@ mermaid_d3_zoom = False
 
 html_theme = 'sphinx_book_theme'
 html_title = 'sts-study'
+html_favicon = 'favicon.svg'  # two overlapping sentences; without one, browsers ask for /favicon.ico and log its 404
 html_theme_options = {'home_page_in_toc': True, 'show_navbar_depth': 1, 'show_toc_level': 2,
                       'use_download_button': False, 'use_fullscreen_button': False}
+html_context = {'default_mode': 'auto'}  # light or dark as the reader's system prefers (unset, the theme's script logs an error)
 html_show_sourcelink = False
 html_copy_source = False
 
