@@ -39,6 +39,12 @@ nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
 nb_output_stderr = 'remove'  # progress bars and library warnings written to stderr are not the notebook's results
+# progress bars are not results either, and in a kernel they are ipywidgets, whose renderer myst-nb would load from a CDN:
+# the kernels (which inherit this environment) draw none, and no page loads the widgets' script
+for _k in ('TQDM_DISABLE', 'HF_DATASETS_DISABLE_PROGRESS_BARS', 'HF_HUB_DISABLE_PROGRESS_BARS'): os.environ[_k] = '1'
+nb_ipywidgets_js = {}
+nb_mime_priority_overrides = [('html', 'application/vnd.jupyter.widget-view+json', None),
+                              ('html', 'application/vnd.jupyter.widget-state+json', None)]
 
 # mermaid from the site itself, never a CDN: `make docs` unpacks the pinned npm package into build/mermaid/ (the Makefile
 # checks its sha256); the ES module and its chunks are copied into _static/mermaid/
