@@ -132,6 +132,8 @@ def test_every_page(site, browser):
         assert not bad, f'{n}: images that did not load: {bad}'
         images += len(imgs)
         p.check(n)
+        scripts = page.eval_on_selector_all('script[src]', 'ss => ss.map(s => s.src)')
+        assert all(s.startswith(site) for s in scripts), f'{n}: scripts from elsewhere than the site: {[s for s in scripts if not s.startswith(site)]}'
         for href in page.eval_on_selector_all('a[href]', 'as => as.map(a => a.href)'):
             u = urlsplit(href)
             if not href.startswith(site): external.add(href); continue
