@@ -97,6 +97,8 @@ def test_reading_order_api_entry_and_search(site, browser):
                                     'keep_checkpoints', 'Returns'], rows
     assert rows[2] == ['seed', 'int', '42', 'seeds model init (tiny), data draws, sampler and trainer'], rows[2]
     assert rows[0] == ['r', 'Recipe', '', 'the recipe (see load_recipe)'], rows[0]
+    # a name in backticks links its entry, in the API tables as in the notebooks
+    assert entry.locator('dd table tbody tr').first.locator('a').get_attribute('href') == 'recipe.html#sts_study.recipe.load_recipe'
     # search, as the reader uses it: the search button, the box it opens, Enter; the results come from Sphinx's own index
     page.locator('button.search-button-field:visible').first.click()
     box = page.locator('#pst-search-dialog input[type="search"]')
