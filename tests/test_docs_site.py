@@ -29,7 +29,7 @@ def test_notebooks_in_reading_order(site):
     assert sorted(p.name for p in dst.glob('*.ipynb')) == sorted([*order, 'index.ipynb'])
     index = nbformat.read(dst/'index.ipynb', as_version=4)
     toc = index.cells[-1].source
-    assert re.search(r':caption: The notebooks, in reading order\n(.*?)\n```', toc, re.S)[1].split('\n') == [Path(n).stem for n in order]
+    assert re.search(r':caption: The notebooks, in reading order\n(.*?)\n```', toc, re.S)[1].split('\n') == [f'{Path(n).stem} <{Path(n).stem}>' for n in order]
     md = '\n'.join(c.source for c in index.cells if c.cell_type == 'markdown')
     assert '](../README.md' not in md and md.count('](README.md#') == 5  # the five README sections the index links (tests/test_index.py)
 

@@ -211,7 +211,8 @@ def stage(dst:Path):
     public = {m: importlib.import_module(f'sts_study.{m}').__all__ for m in modules.values() if m}
     for n in ['index.ipynb', *order]: stage_notebook(nbs/n, dst/n, public)
     index = nbformat.read(dst/'index.ipynb', as_version=4)
-    index.cells.append(nbformat.v4.new_markdown_cell(TOC.format(nbs='\n'.join(Path(n).stem for n in order)).strip(), id='toc'))
+    # the sidebar names each notebook as the reading order does (00_settings, …), not by its page's title
+    index.cells.append(nbformat.v4.new_markdown_cell(TOC.format(nbs='\n'.join(f'{Path(n).stem} <{Path(n).stem}>' for n in order)).strip(), id='toc'))
     nbformat.write(index, dst/'index.ipynb')
     readme = (ROOT/'README.md').read_text(encoding='utf-8')
     (dst/'README.md').write_text(re.sub(r'\]\(nbs/([^)]+\.ipynb)', r'](\1', readme), encoding='utf-8')
