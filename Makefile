@@ -8,7 +8,7 @@ PYTHON ?= python3
 PROFILE ?= $(or $(STS_STUDY_PROFILE),$(shell sed -n 's/^profile *= *\([a-z]*\).*/\1/p' settings.ini))
 TORCH ?= torch==2.13.0
 
-.PHONY: test reproduce findings control install lab clean-venv faults
+.PHONY: test reproduce findings control install lab clean-venv faults docs docs-serve docs-test
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -81,3 +81,43 @@ clean-venv:
 FAULTS_N ?=
 faults: install
 	STS_STUDY_FAULTS=1 STS_STUDY_FAULTS_N=$(FAULTS_N) $(BIN)/pytest -q -s tests/test_faults.py
+
+# the documentation site (issue 36): docs/site/stage.py lays out nbs/ (in the reading order of nbs/index.ipynb), the README,
+# an API page per module and the CLI's help in _proc/, and Sphinx (myst-nb, the Book theme; docs/site/conf.py says why) builds
+# _docs/ from it with warnings as errors, running every notebook but the parameterised ones (as nbdev-test does; the data
+# comes from STS_STUDY_MIRROR or the network, as for make test). The install step fetches what the build needs: the docs
+# extra (pip) and mermaid (npm pack of a pinned version, sha256-checked, unpacked into build/mermaid/); the build itself
+# reads only the working tree. STS_DOCS_EXECUTE=off builds in a minute without running the notebooks (no outputs).
+MERMAID ?= 12.3.0
+MERMAID_SHA256 ?= be0684e8d20bfc874df12c0f04927a5c482f57f2200eec54cca52a4583fd4040
+MERMAID_TGZ := build/npm/mermaid-$(MERMAID).tgz
+DOCS_JOBS ?= 2
+DOCS_PORT ?= 8000
+$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml constraints.txt
+	$(BIN)/pip install -q -c constraints.txt -e ".[docs]"
+	touch $@
+
+$(MERMAID_TGZ):
+	rm -rf $(@D)/tmp && mkdir -p $(@D)/tmp
+	cd $(@D)/tmp && npm pack --silent mermaid@$(MERMAID) >/dev/null
+	echo "$(MERMAID_SHA256)  $(@D)/tmp/mermaid-$(MERMAID).tgz" | sha256sum --check --quiet -
+	mv $(@D)/tmp/mermaid-$(MERMAID).tgz $@ && rmdir $(@D)/tmp
+
+build/mermaid/.$(MERMAID): $(MERMAID_TGZ)
+	rm -rf build/mermaid && mkdir -p build/mermaid/mermaid
+	tar xzf $< -C build/mermaid/mermaid --strip-components=2 --exclude='*.map' package/dist/mermaid.esm.min.mjs package/dist/chunks/mermaid.esm.min
+	touch $@
+
+docs: $(VENV)/.docs-installed build/mermaid/.$(MERMAID)
+	rm -rf _proc _docs
+	$(BIN)/python docs/site/stage.py _proc
+	$(BIN)/sphinx-build -W --keep-going -q -j $(DOCS_JOBS) -b html -c docs/site _proc _docs
+	@echo "the site is in _docs/ (make docs-serve: http://127.0.0.1:$(DOCS_PORT)/)"
+
+# serves _docs/ at http://127.0.0.1:$(DOCS_PORT)/
+docs-serve:
+	$(BIN)/python -m http.server --directory _docs --bind 127.0.0.1 $(DOCS_PORT)
+
+# the site in headless Chromium (tests/test_docs_browser.py; the browser extra and Debian's /usr/bin/chromium)
+docs-test: docs
+	STS_STUDY_BROWSER=1 $(BIN)/pytest -q -s -p no:xdist tests/test_docs_browser.py
