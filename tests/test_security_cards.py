@@ -269,3 +269,11 @@ def test_derive_q4_leaves_no_half_folder(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ['tiny']
     (tmp_path/'q4').mkdir()
     with pytest.raises(FileExistsError, match='q4 exists: choose a new folder'): derive_q4_stand_in(str(tmp_path/'tiny'), tmp_path/'q4')
+
+def test_a_recipe_cannot_set_what_the_command_line_sets(tmp_path, outputs):
+    "profile, variant, variants and source are load_recipe's own (they crashed with 'multiple values for keyword argument')."
+    p = _recipe(tmp_path/'evil.yaml', source='/elsewhere.yaml', profile='full')
+    r = run_main('reproduce', p, '--profile', 'smoke')
+    assert r.returncode == 2 and r.stderr == (f"sts-study: error: recipe {p} cannot run:\n  profile: set by the command line, not by a recipe\n"
+                                              "  source: set by the command line, not by a recipe\n")
+    assert not outputs.exists()
