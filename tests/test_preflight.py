@@ -88,3 +88,10 @@ def test_full_preflight_card_h(places):
     assert (ran['loss_classes'], ran['made_up']) == ({'hebnli': 'CosineSimilarityLoss'}, ['hebnli'])
     assert p['resolved']['shape']['params'] == 177_853_440
     assert p['plan']['steps'] == 18755 and 0.8 <= p['measured']['memory_ratio'] <= 1.2
+
+@needs_mirror
+def test_reproduce_preflight_refuses_without_a_run_folder(places):
+    "`reproduce --preflight` is the preflight: the same refusal, and no run folder."
+    r = run_main('reproduce', 'hebrew-mbert', '--profile', 'full', '--preflight', '-p', 'model.max_seq_length', '1024')
+    assert r.returncode == 2 and "is above google-bert/bert-base-multilingual-cased's 512 positions" in r.stderr
+    assert _untouched(places) == []
