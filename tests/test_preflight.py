@@ -69,7 +69,7 @@ def _full(card, places):
 @slow
 @needs_mirror
 def test_full_preflight_card_k(places):
-    "Card K at gte-multilingual-base's shape (random weights), batch 8, max_seq_length 8192, MNRL + CoSENT-free cosine loss, round robin, fused AdamW, bf16."
+    "Card K at gte-multilingual-base's shape (random weights), batch 8, max_seq_length 8192, MNRL + CosineSimilarityLoss, round robin, fused AdamW, bf16."
     p = _full('korean-gte', places)
     ran = p['ran']
     assert (ran['batch_size'], ran['max_seq_length'], ran['bf16'], ran['optimizer']['implementation']) == (8, 8192, True, 'fused')
