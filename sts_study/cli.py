@@ -15,8 +15,8 @@ from .recipe import RecipeError
 # %% auto #0
 __all__ = ['CANONICAL', 'CONTROLS', 'COMMANDS', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats',
            'eval_source', 'cmd_eval', 'shown', 'through_shown', 'cmd_card_parse', 'cmd_card_diff', 'cmd_card_audit',
-           'cmd_reproduce', 'cmd_train', 'cmd_resume', 'cmd_recipe_from_card', 'cmd_model_derive_q4', 'cmd_runs',
-           'cmd_bench', 'build_parser', 'main']
+           'cmd_reproduce', 'cmd_train', 'cmd_resume', 'cmd_preflight', 'cmd_recipe_from_card', 'cmd_model_derive_q4',
+           'cmd_runs', 'cmd_bench', 'build_parser', 'main']
 
 # %% ../nbs/19_cli.ipynb #3e2e0c64
 def data_list_rows(settings=None) -> list:
@@ -209,6 +209,7 @@ def cmd_card_audit(args):
 
 # %% ../nbs/19_cli.ipynb #bc83de20
 def cmd_reproduce(args):
+    if args.preflight: return cmd_preflight(args)  # the run checked, measured and planned instead (`sts-study preflight`)
     from sts_study.reproduce import reproduce
     from sts_study.runs import parse_overrides
     _report(lambda: reproduce(_card(args.card), args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out, trust_remote_code=args.trust_remote_code))
@@ -230,6 +231,7 @@ def cmd_train(args):
     import os
     from sts_study.reproduce import train_run, launch_torchrun
     from sts_study.runs import parse_overrides
+    if args.preflight: return cmd_preflight(args)
     if args.nproc > 1 and 'LOCAL_RANK' not in os.environ:
         if not args.out: raise ValueError('--nproc needs --out (every process writes to the same run folder)')
         raise SystemExit(launch_torchrun(args.nproc, args.argv))
@@ -265,6 +267,7 @@ def _add_reproduce(p):
     p.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='recipe override, dotted key and YAML value, e.g. -p args.learning_rate 2e-5')
     p.add_argument('--out', help='run folder (must not exist); default outputs/<card>-<profile>-<timestamp>')
     _add_trust(p)
+    p.add_argument('--preflight', action='store_true', help='instead of running: resolve, refuse what cannot run, run 3 CPU steps at its shape and plan it (sts-study preflight)')
     p.set_defaults(func=cmd_reproduce)
 
 def _add_trust(p):
@@ -280,6 +283,31 @@ def _add_resume(p):
     p.add_argument('run', help='a failed or interrupted run folder (sts-study runs lists them)')
     _add_trust(p)
     p.set_defaults(func=cmd_resume)
+
+# %% ../nbs/19_cli.ipynb #b3c1e9c2
+def cmd_preflight(args):
+    "Resolve a run, refuse (exit 2) what cannot run, run a few CPU steps at its shape through the engine, and plan it; the record as text or JSON."
+    from sts_study.preflight import preflight, preflight_text
+    from sts_study.runs import parse_overrides
+    s = get_settings()
+    with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs: keep stdout for the record
+        p = preflight(_card(args.card), args.profile or s.profile, args.variant, parse_overrides(args.p or []), getattr(args, 'gpu', None),
+                      getattr(args, 'nproc', 1) or 1, getattr(args, 'steps', 3), args.seed if args.seed is not None else s.seed, getattr(args, 'mfu', None))
+    print(json.dumps(p, indent=1, default=str, ensure_ascii=False) if getattr(args, 'json', False) else preflight_text(p))
+
+def _add_preflight(p):
+    from sts_study.preflight import GPUS
+    p.add_argument('card', help='card id (korean-gte, hebrew-mbert, english-minilm) or a recipe file PATH.yaml')
+    p.add_argument('--profile', choices=PROFILES, help='the profile to check (full: the GPU run); default: settings.ini / STS_STUDY_PROFILE')
+    p.add_argument('--variant', help=f'recipe variant: {_variants()}; combine with +')
+    p.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='recipe override, dotted key and YAML value, e.g. -p model.max_seq_length 1024')
+    p.add_argument('--gpu', choices=list(GPUS), help="check the batch against this GPU's memory (exit 2 when it cannot fit) and plan for it (default: plan for H100 and H200)")
+    p.add_argument('--nproc', type=int, default=1, help='GPUs under torchrun the plan divides the steps among (default 1)')
+    p.add_argument('--steps', type=int, default=3, help="CPU training steps at the run's shape (default 3, at least 3)")
+    p.add_argument('--seed', type=int, help='default: settings seed (42)')
+    p.add_argument('--mfu', type=float, help="model FLOP utilisation for the GPU hours (default: docs/bench.md's measured one, else 0.35, named)")
+    p.add_argument('--json', action='store_true', help='print the whole record as JSON')
+    p.set_defaults(func=cmd_preflight)
 
 # %% ../nbs/19_cli.ipynb #rc000001
 def cmd_recipe_from_card(args):
@@ -392,6 +420,7 @@ COMMANDS = {'data': ('list and fetch the datasets', _add_data),
             'model': ('derive a 4-bit stand-in from a model', _add_model),
             'reproduce': ('reproduce a card or a recipe file end to end into a run folder (papermill)', _add_reproduce),
             'train': ('the same run without papermill, in one process or N under torchrun (DDP): sts-study train CARD --out DIR --nproc N', _add_train),
+            'preflight': ('before a GPU run: resolve it, refuse what cannot run, run a few CPU steps at its shape, and plan steps, memory, hours and downloads', _add_preflight),
             'resume': ('continue a failed or interrupted run in its own folder from its last checkpoint', _add_resume),
             'runs': ('one line a run folder: card, profile, variant, seed, status, steps, dev and test spearman_cosine, wall time', _add_runs),
             'bench': ('time training steps of the cards\' model shapes (samples/s, MFU, parity)', _add_bench)}
