@@ -109,10 +109,12 @@ def test_reading_order_api_entry_and_search(site, browser):
     box.press('Enter')
     page.wait_for_load_state('load')
     assert _rel(page.url, site) == 'search.html?q=audit', page.url
-    page.wait_for_selector('#search-results ul.search li', timeout=30_000)
-    page.wait_for_function('() => !document.querySelector("#search-progress") || !document.querySelector("#search-progress").innerText.includes("Preparing")')
+    summary = page.locator('#search-results p.search-summary', has_text='Search finished')  # results are listed as they are found
+    summary.wait_for(timeout=60_000)
+    found = int(re.search(r'found (\d+) pages', summary.inner_text())[1])
     hits = page.eval_on_selector_all('#search-results ul.search li a', 'as => as.map(a => a.getAttribute("href"))')
     pages = {h.split('#')[0].split('?')[0] for h in hits}
+    assert len(hits) == found, (len(hits), summary.inner_text())
     assert {'16_audit.html', 'api/audit.html', 'command-line.html'} <= pages, sorted(pages)
     p.check('the search for "audit"')
     print(f'\nreading order followed: {len(order[:8])} notebooks; search "audit": {len(hits)} results on {len(pages)} pages')
