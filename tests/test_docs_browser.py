@@ -52,7 +52,8 @@ class Page:
         self.page, self.errors = browser.new_page(), []
         self.page.on('console', lambda m: m.type == 'error' and self.errors.append(f'console: {m.text} ({m.location.get("url")})'))
         self.page.on('pageerror', lambda e: self.errors.append(f'exception: {e}'))
-        self.page.on('requestfailed', lambda r: self.errors.append(f'request failed: {r.url} {r.failure}'))
+        # a request the browser itself abandoned (ERR_ABORTED: the reader left the page while it loaded) is no failure of the site
+        self.page.on('requestfailed', lambda r: 'ERR_ABORTED' not in (r.failure or '') and self.errors.append(f'request failed: {r.url} {r.failure}'))
         self.page.on('response', lambda r: r.status >= 400 and self.errors.append(f'HTTP {r.status}: {r.url}'))
 
     def goto(self, url):
@@ -69,6 +70,7 @@ def test_reading_order_api_entry_and_search(site, browser):
     "Front page → each notebook of the reading order by its 'next' link, up to 07_train → run_recipe's API entry → a search for 'audit'."
     p = Page(browser)
     page = p.goto(site)
+    page.wait_for_load_state('networkidle')
     p.check('the front page')
     assert page.title().startswith('sts-study')
     order = page.eval_on_selector_all('section#reading-order table a', 'as => as.map(a => a.getAttribute("href"))')
@@ -77,7 +79,7 @@ def test_reading_order_api_entry_and_search(site, browser):
     assert len(order) == len(sorted(ROOT.glob('nbs/[0-9]*.ipynb')))
     page.click('section#reading-order table a[href="00_settings.html"]')
     for want in order[:8]:
-        page.wait_for_load_state('load')
+        page.wait_for_load_state('networkidle')
         assert _rel(page.url, site) == want, f'the reading order went to {page.url}, not {want}'
         p.check(want)
         if want != '07_train.html': page.click('a.right-next')
@@ -97,8 +99,9 @@ def test_reading_order_api_entry_and_search(site, browser):
                                     'keep_checkpoints', 'Returns'], rows
     assert rows[2] == ['seed', 'int', '42', 'seeds model init (tiny), data draws, sampler and trainer'], rows[2]
     assert rows[0] == ['r', 'Recipe', '', 'the recipe (see load_recipe)'], rows[0]
-    # a name in backticks links its entry, in the API tables as in the notebooks
-    assert entry.locator('dd table tbody tr').first.locator('a').get_attribute('href') == 'recipe.html#sts_study.recipe.load_recipe'
+    # a name in backticks links its entry, in the API tables as in the notebooks: the type Recipe, load_recipe in the comment
+    assert entry.locator('dd table tbody tr').first.locator('a').evaluate_all('as => as.map(a => a.getAttribute("href"))') == [
+        'recipe.html#sts_study.recipe.Recipe', 'recipe.html#sts_study.recipe.load_recipe']
     # search, as the reader uses it: the search button, the box it opens, Enter; the results come from Sphinx's own index
     page.locator('button.search-button-field:visible').first.click()
     box = page.locator('#pst-search-dialog input[type="search"]')
@@ -106,10 +109,12 @@ def test_reading_order_api_entry_and_search(site, browser):
     box.press('Enter')
     page.wait_for_load_state('load')
     assert _rel(page.url, site) == 'search.html?q=audit', page.url
-    page.wait_for_selector('#search-results ul.search li', timeout=30_000)
-    page.wait_for_function('() => !document.querySelector("#search-progress") || !document.querySelector("#search-progress").innerText.includes("Preparing")')
+    summary = page.locator('#search-results p.search-summary', has_text='Search finished')  # results are listed as they are found
+    summary.wait_for(timeout=60_000)
+    found = int(re.search(r'found (\d+) pages', summary.inner_text())[1])
     hits = page.eval_on_selector_all('#search-results ul.search li a', 'as => as.map(a => a.getAttribute("href"))')
     pages = {h.split('#')[0].split('?')[0] for h in hits}
+    assert len(hits) == found, (len(hits), summary.inner_text())
     assert {'16_audit.html', 'api/audit.html', 'command-line.html'} <= pages, sorted(pages)
     p.check('the search for "audit"')
     print(f'\nreading order followed: {len(order[:8])} notebooks; search "audit": {len(hits)} results on {len(pages)} pages')

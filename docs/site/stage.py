@@ -109,7 +109,7 @@ def param_table(obj) -> str:
     return '\n'.join(['|  | Type | Default | Details |', '|---|---|---|---|', *rows])
 
 def signature(obj) -> str:
-    "The call signature without annotations (the table gives them), or '' when there is none."
+    "The call signature without annotations (the table gives them); `()` when inspect cannot read one."
     try: sig = inspect.signature(obj)
     except (TypeError, ValueError): return '()'
     ps = [p.replace(annotation=inspect.Parameter.empty) for p in sig.parameters.values() if p.name != 'self']
@@ -122,9 +122,9 @@ class _Repr:
     def __repr__(self): return '<factory>' if repr(self.v) == '<factory>' else reprlib.repr(self.v).replace('\n', ' ')
 
 def doc_of(obj) -> str:
-    "The docstring as written (markdown, as nbdev writes it), or a note that there is none."
-    d = inspect.getdoc(obj) if (inspect.isclass(obj) or callable(obj)) else None
-    return d or ''
+    "The object's own docstring as written (markdown, as nbdev writes it), or '' without one: none inherited from a library's class."
+    d = vars(obj).get('__doc__') if inspect.isclass(obj) else getattr(obj, '__doc__', None)
+    return inspect.cleandoc(d) if d else ''
 
 _SHORT = reprlib.Repr()  # a constant's value, shortened (Python 3.11's Repr takes no keywords)
 _SHORT.maxstring = _SHORT.maxother = 120
