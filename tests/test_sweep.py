@@ -79,7 +79,7 @@ def test_bad_sweep_file_exits_2_and_starts_nothing(tmp_path, monkeypatch):
     assert not (tmp_path/'outputs').exists()
 
 @needs_mirror
-def test_failed_run_named_others_complete_then_resumed_and_skipped(tmp_path):
+def test_failed_run_named_others_complete_then_resumed_and_skipped(tmp_path, monkeypatch):
     """One run made to fail (a model that is nowhere: a bad override): the other completes, exit 1, the failure named; the
     same sweep again skips the complete run and resumes the failed one in its own folder (not from zero); without the bad
     run, the sweep is complete: a third run starts nothing and says so."""
@@ -100,7 +100,8 @@ def test_failed_run_named_others_complete_then_resumed_and_skipped(tmp_path):
     assert r2.returncode == 1 and r2.stdout.splitlines()[0] == 'tiny (smoke): 1 of 2 runs to run on local (1 complete already)', r2.stdout
     assert sorted(p.name for p in outputs.iterdir()) == folders and (outputs/folders[0]/'run.1.ipynb').exists()  # resumed: no new folder
     f.write_text(good)
-    r3 = run_cli('sweep', f, '--profile', 'smoke', env=env)
+    monkeypatch.setenv('STS_STUDY_OUTPUTS', str(outputs))  # (nothing is started: in this process)
+    r3 = run_main('sweep', f, '--profile', 'smoke')
     assert r3.returncode == 0, r3.stdout + r3.stderr
     assert r3.stdout.splitlines()[0] == 'tiny (smoke): all 1 runs complete already: no run started'
     assert sorted(p.name for p in outputs.iterdir()) == folders
