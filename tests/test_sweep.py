@@ -117,14 +117,14 @@ def _by_run(outputs:Path) -> dict:
     return {params_key(read_params(f)): f for f in sorted(outputs.iterdir()) if get_status(f) == 'complete'}
 
 def _kill_when_training(outputs:Path, cluster, node, seen:dict, min_step:int=3):
-    "Wait until a run trains at step >= min_step, then add a fresh worker node and remove `node` (its runs are lost mid-training)."
+    "Wait until a run trains at step >= min_step, then remove `node` (its runs are lost mid-training) and add a fresh worker node."
     while not seen.get('done'):
         for p in outputs.glob('*/PROGRESS'):
             try: pr = json.loads(p.read_text())
             except ValueError: continue
             if pr.get('phase') == 'training' and pr.get('step', 0) >= min_step:
                 seen.update(killed_at=(p.parent.name, pr['step']))
-                _add_node(cluster, num_cpus=2); cluster.remove_node(node); return
+                cluster.remove_node(node); _add_node(cluster, num_cpus=2); return  # (the lost tasks wait for the new node)
         time.sleep(0.2)
 
 def _ports() -> dict:
@@ -136,7 +136,7 @@ def _ports() -> dict:
     for s in socks: s.close()
     return out
 
-def _add_node(cluster, tries:int=5, **kw):
+def _add_node(cluster, tries:int=8, **kw):
     """A node added to `cluster`. Its raylet gives the node's Python agents 15 s to start (hard-coded: ray-project/ray#65983),
     which a loaded shared machine can miss: a failed try's processes (this process's own children, by pid) are ended and
     the node started again."""
@@ -166,7 +166,7 @@ def test_ray_lost_worker_node_resumes_and_equals_serial(tmp_path):
     while a run trains (a fresh one added): Ray retries the lost tasks, which resume their runs from their checkpoints;
     every run ends complete, with the numbers of a serial `--engine local` sweep of the same runs (1e-6)."""
     f = tmp_path/'lost.yaml'
-    f.write_text('runs:\n  - cards: [korean-gte, hebrew-mbert]\n    seeds: [1]\n    overrides: [{schedule.compress_to: 60}]\n')
+    f.write_text('runs:\n  - cards: [korean-gte, hebrew-mbert]\n    seeds: [1]\n    overrides: [{schedule.compress_to: 120}]\n')
     cluster = _start_cluster()
     seen = {}
     try:
