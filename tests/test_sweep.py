@@ -116,16 +116,24 @@ def _by_run(outputs:Path) -> dict:
     from sts_study.runs import read_params, get_status
     return {params_key(read_params(f)): f for f in sorted(outputs.iterdir()) if get_status(f) == 'complete'}
 
+def _on_node(pid:int, node) -> bool:
+    "Whether process `pid` descends from `node`'s raylet (a run's kernel, started by a task on that node)."
+    import psutil
+    raylet = node.all_processes['raylet'][0].process.pid
+    try: return any(p.pid == raylet for p in psutil.Process(pid).parents())
+    except psutil.Error: return False
+
 def _kill_when_training(outputs:Path, cluster, node, seen:dict, min_step:int=3):
-    "Wait until a run trains at step >= min_step, then remove `node` (its runs are lost mid-training) and add a fresh worker node."
-    while not seen.get('done'):
-        for p in outputs.glob('*/PROGRESS'):
-            try: pr = json.loads(p.read_text())
-            except ValueError: continue
-            if pr.get('phase') == 'training' and pr.get('step', 0) >= min_step:
-                seen.update(killed_at=(p.parent.name, pr['step']))
-                cluster.remove_node(node); _add_node(cluster, num_cpus=2); return  # (the lost tasks wait for the new node)
-        time.sleep(0.2)
+    "Wait until the run on `node` trains at step >= min_step, then remove `node`: its run is lost mid-training."
+    try:
+        while not seen.get('done'):
+            for p in outputs.glob('*/PROGRESS'):
+                try: pr, pid = json.loads(p.read_text()), int((p.parent/'PROCESS').read_text().split()[1])
+                except (ValueError, OSError, IndexError): continue
+                if pr.get('phase') == 'training' and pr.get('step', 0) >= min_step and _on_node(pid, node):
+                    seen.update(killed_at=(p.parent.name, pr['step'])); cluster.remove_node(node); return
+            time.sleep(0.2)
+    except Exception as e: seen['error'] = repr(e)
 
 def _ports() -> dict:
     "Fixed free ports for a node's agents: with them its raylet does not wait for the agents' port files, which a loaded machine writes too late for Ray's fixed timeout (ray-project/ray#65983)."
@@ -152,25 +160,25 @@ def _add_node(cluster, tries:int=8, **kw):
                     except psutil.Error: pass
 
 def _start_cluster():
-    "A Ray cluster's head node (no CPUs) on this machine."
+    "A Ray cluster's head node (one CPU) on this machine."
     from ray.cluster_utils import Cluster
     c = Cluster(initialize_head=False)
-    _add_node(c, num_cpus=0, include_dashboard=False)
+    _add_node(c, num_cpus=1, include_dashboard=False)
     return c
 
 @pytest.mark.skipif(importlib.util.find_spec('ray') is None, reason="ray is not installed: pip install -c constraints.txt -e '.[ray]'")
 @pytest.mark.skipif(not RAY, reason='starts a two-node Ray cluster and five smoke runs (minutes): set STS_STUDY_RAY=1')
 @needs_mirror
 def test_ray_lost_worker_node_resumes_and_equals_serial(tmp_path):
-    """A Ray cluster of two nodes on this machine (a head with no CPUs and a worker with two); the worker node removed
-    while a run trains (a fresh one added): Ray retries the lost tasks, which resume their runs from their checkpoints;
-    every run ends complete, with the numbers of a serial `--engine local` sweep of the same runs (1e-6)."""
+    """A Ray cluster of two nodes on this machine (a head and a worker, one CPU each: one run on each); the worker node
+    removed while its run trains: Ray retries the lost task on the head, which resumes the run from its checkpoint in its
+    own folder; every run ends complete, with the numbers of a serial `--engine local` sweep of the same runs (1e-6)."""
     f = tmp_path/'lost.yaml'
     f.write_text('runs:\n  - cards: [korean-gte, hebrew-mbert]\n    seeds: [1]\n    overrides: [{schedule.compress_to: 120}]\n')
     cluster = _start_cluster()
     seen = {}
     try:
-        worker = _add_node(cluster, num_cpus=2)
+        worker = _add_node(cluster, num_cpus=1)
         th = threading.Thread(target=_kill_when_training, args=(tmp_path/'ray', cluster, worker, seen), daemon=True); th.start()
         r = run_cli('sweep', f, '--profile', 'smoke', '--engine', 'ray', '--address', cluster.address, env={'STS_STUDY_OUTPUTS': tmp_path/'ray'}, timeout=1500)
         seen['done'] = True; th.join()
