@@ -123,8 +123,8 @@ def _on_node(pid:int, node) -> bool:
     try: return any(p.pid == raylet for p in psutil.Process(pid).parents())
     except psutil.Error: return False
 
-def _kill_when_training(outputs:Path, cluster, node, seen:dict, min_step:int=3):
-    "Wait until the run on `node` trains at step >= min_step, then remove `node`: its run is lost mid-training."
+def _kill_when_training(outputs:Path, cluster, node, seen:dict, min_step:int=45):
+    "Wait until the run on `node` trains at step >= min_step (past its first checkpoint), then remove `node`: its run is lost mid-training."
     try:
         while not seen.get('done'):
             for p in outputs.glob('*/PROGRESS'):
@@ -188,6 +188,8 @@ def test_ray_lost_worker_node_resumes_and_equals_serial(tmp_path):
     ray_runs = _by_run(tmp_path/'ray')
     assert len(ray_runs) == 2 and len(list((tmp_path/'ray').iterdir())) == 2  # each run in one folder: resumed, not started again
     assert (tmp_path/'ray'/seen['killed_at'][0]/'run.1.ipynb').exists()  # the lost run was resumed in its folder
+    resumed = json.loads((tmp_path/'ray'/seen['killed_at'][0]/'run.json').read_text())['resumed_from']
+    assert Path(resumed).name in ('checkpoint-33', 'checkpoint-60', 'checkpoint-38', 'checkpoint-83'), resumed  # card K's checkpoints of its 120 steps, card H's: not from zero
     s = run_cli('sweep', f, '--profile', 'smoke', env={'STS_STUDY_OUTPUTS': tmp_path/'serial'})
     assert s.returncode == 0, s.stdout + s.stderr
     serial = _by_run(tmp_path/'serial')
