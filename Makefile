@@ -34,39 +34,27 @@ reproduce: install
 	$(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE)
 
 # the findings: each fix against the recipe it fixes, under both readings of the cards (fit()'s reconstruction, what
-# the cards ran, and the printed hyperparameters: `as-printed`), over SEEDS; then the findings notebook over outputs/,
-# which also writes the README's results section and its figures (docs/findings/). On the cpu profile every run is
-# its card's whole schedule compressed into F_STEPS steps with F_EVALS dev evaluations (the last): 30 runs, each
-# ~100 s of loading, evaluating (a pass over 1,500 dev pairs takes ~22 s on 2 cores) and writing, plus ~1.4 s a step, so that
-# `make findings` stays within 90 minutes on 2 cores. `make reproduce` runs the cpu profile's own, larger budget.
-SEEDS ?= 42 1 2
-F_STEPS ?= 24
-F_EVALS ?= 1
-F_BUDGET := $(if $(filter cpu,$(PROFILE)),-p schedule.compress_to $(F_STEPS) -p schedule.max_evals $(F_EVALS))
-F_NB := $(if $(filter cpu,$(PROFILE)),-p budget $(F_STEPS))
+# the cards ran, and the printed hyperparameters: `as-printed`), over three seeds: the 30 runs of the sweep file
+# sts_study/sweeps/findings.yaml, then the findings notebook over outputs/, which also writes the README's results section
+# and its figures (docs/findings/). On the cpu profile every run is its card's whole schedule compressed into 24 steps
+# with one dev evaluation (the sweep's budget): each run ~100 s of loading, evaluating (a pass over 1,500 dev pairs
+# takes ~22 s on 2 cores) and writing, plus ~1.4 s a step, so that `make findings` stays within 90 minutes on 2 cores.
+# `make reproduce` runs the cpu profile's own, larger budget. Complete runs are skipped and failed or interrupted ones
+# resumed, so `make findings` again finishes a sweep that stopped. SWEEP_ARGS: e.g. --parallel 2, or --engine ray
+# --address auto (README: Sweeps).
+SWEEP_ARGS ?=
 findings: install
-	set -e; for s in $(SEEDS); do for r in "" as-printed; do \
-	  for v in "" proportional; do v2=$$(echo "$$r+$$v" | sed 's/^+//; s/+$$//'); \
-	    $(BIN)/sts-study reproduce korean-gte --profile $(PROFILE) $${v2:+--variant $$v2} --seed $$s $(F_BUDGET); done; \
-	  for v in "" graded mnrl-pairs; do v2=$$(echo "$$r+$$v" | sed 's/^+//; s/+$$//'); \
-	    $(BIN)/sts-study reproduce hebrew-mbert --profile $(PROFILE) $${v2:+--variant $$v2} --seed $$s $(F_BUDGET); done; \
-	done; done
-	$(BIN)/papermill nbs/15_findings_report.ipynb $$($(BIN)/python -c "from sts_study.settings import get_settings; print(get_settings().outputs)")/findings.ipynb -p profile $(PROFILE) -p readme README.md $(F_NB)
+	$(BIN)/sts-study sweep findings --profile $(PROFILE) $(SWEEP_ARGS)
 
 # the positive control (card M: all-MiniLM-L6-v2 on STS-B English, its real model and data): derive the 4-bit stand-in,
-# card M's whole run (the cpu profile: the card's 2,157 steps) over CONTROL_SEEDS, then the calibration runs (real and
-# stand-in, scores / 5 and raw 0-5 scores, each seed, CAL_STEPS steps each: a complete short schedule, not a prefix), then
-# nbs/17_control_report.ipynb over outputs/, which rewrites the README's "Positive control" section and its figures (docs/control/).
-CONTROL_SEEDS ?= 42 1 2
-CAL_STEPS ?= 200
-STAND_IN ?= data/stand-ins/all-MiniLM-L6-v2-q4
+# then the 15 runs of sts_study/sweeps/control.yaml: card M's whole run (the cpu profile: the card's 2,157 steps) over
+# three seeds, then the calibration runs (real and stand-in, scores / 5 and raw 0-5 scores, each seed, 200 steps each: a
+# complete short schedule, not a prefix), then nbs/17_control_report.ipynb over outputs/, which rewrites the README's
+# "Positive control" section and its figures (docs/control/). control.yaml names the stand-in's folder below.
+STAND_IN := data/stand-ins/all-MiniLM-L6-v2-q4
 control: install
 	test -d $(STAND_IN) || $(BIN)/sts-study model derive-q4 sentence-transformers/all-MiniLM-L6-v2 $(STAND_IN)
-	set -e; for s in $(CONTROL_SEEDS); do $(BIN)/sts-study reproduce english-minilm --profile cpu --seed $$s; done
-	set -e; for s in $(CONTROL_SEEDS); do for m in sentence-transformers/all-MiniLM-L6-v2 $(STAND_IN); do for v in published raw-scores; do \
-	  $(BIN)/sts-study reproduce english-minilm --profile cpu --seed $$s $$([ $$v = raw-scores ] && echo --variant raw-scores) -p model.base $$m -p args.max_steps $(CAL_STEPS); \
-	done; done; done
-	$(BIN)/papermill nbs/17_control_report.ipynb $$($(BIN)/python -c "from sts_study.settings import get_settings; print(get_settings().outputs)")/control.ipynb -p readme README.md
+	$(BIN)/sts-study sweep control $(SWEEP_ARGS)
 
 # JupyterLab on nbs/ with the study's settings; notebooks are cleaned by nbdev on save (jupyter_server_config.py)
 lab: install

@@ -15,8 +15,8 @@ from .recipe import RecipeError
 # %% auto #0
 __all__ = ['CANONICAL', 'CONTROLS', 'COMMANDS', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats',
            'eval_source', 'cmd_eval', 'shown', 'through_shown', 'cmd_card_parse', 'cmd_card_diff', 'cmd_card_audit',
-           'cmd_reproduce', 'cmd_train', 'cmd_resume', 'cmd_preflight', 'cmd_recipe_from_card', 'cmd_model_derive_q4',
-           'cmd_runs', 'cmd_bench', 'build_parser', 'main']
+           'cmd_reproduce', 'cmd_train', 'cmd_resume', 'cmd_preflight', 'cmd_sweep', 'cmd_recipe_from_card',
+           'cmd_model_derive_q4', 'cmd_runs', 'cmd_bench', 'build_parser', 'main']
 
 # %% ../nbs/19_cli.ipynb #3e2e0c64
 def data_list_rows(settings=None) -> list:
@@ -309,6 +309,34 @@ def _add_preflight(p):
     p.add_argument('--json', action='store_true', help='print the whole record as JSON')
     p.set_defaults(func=cmd_preflight)
 
+# %% ../nbs/19_cli.ipynb #52aebf1f
+def cmd_sweep(args):
+    "Run a sweep (or, with --dry-run, list what it would do); exit 1 when a run failed, 130 when stopped."
+    import importlib.util
+    from sts_study.sweep import load_sweep, plan, run_sweep
+    if args.address and args.engine != 'ray': raise ValueError('--address is for --engine ray')
+    if args.engine == 'ray' and importlib.util.find_spec('ray') is None: raise ValueError("--engine ray needs Ray: pip install -c constraints.txt -e '.[ray]'")
+    sw = load_sweep(args.sweep, args.profile)
+    if args.dry_run:
+        p = plan(sw)
+        for r, st, f, cmd in p: print(f'{st}: {cmd}')
+        n = {s: sum(x[1] == s for x in p) for s in ('new', 'resume', 'running', 'complete')}
+        print(f"{sw.name} ({sw.profile}): {len(p)} runs: {', '.join(f'{v} {k}' for k, v in n.items())}; --dry-run: nothing started"); return
+    try: code = run_sweep(sw, args.engine, args.parallel, args.address, args.gpus_per_run)
+    except KeyboardInterrupt:
+        print(f'stopped: `sts-study sweep {args.sweep}` again resumes the interrupted runs', file=sys.stderr); raise SystemExit(130)
+    if code: raise SystemExit(code)
+
+def _add_sweep(p):
+    p.add_argument('sweep', help='a shipped sweep (findings, control) or a sweep file PATH.yaml')
+    p.add_argument('--profile', choices=PROFILES, help="default: the sweep's profile, else settings.ini / STS_STUDY_PROFILE")
+    p.add_argument('--engine', choices=['local', 'ray'], default='local', help="local: this machine (default); ray: one Ray task a run (pip install -e '.[ray]')")
+    p.add_argument('--address', help='ray: the cluster to run on (auto: the one `ray start` made); default: a local one')
+    p.add_argument('--parallel', type=int, default=1, help='local: runs at a time (default 1)')
+    p.add_argument('--gpus-per-run', type=float, help='ray: GPUs a run (default: 1 on the full profile, else 0)')
+    p.add_argument('--dry-run', action='store_true', help='list what the sweep would do with each run (skip, resume, start) and start nothing')
+    p.set_defaults(func=cmd_sweep)
+
 # %% ../nbs/19_cli.ipynb #rc000001
 def cmd_recipe_from_card(args):
     from sts_study.from_card import recipe_from_card, conversion_problems, card_args
@@ -422,6 +450,7 @@ COMMANDS = {'data': ('list and fetch the datasets', _add_data),
             'train': ('the same run without papermill, in one process or N under torchrun (DDP): sts-study train CARD --out DIR --nproc N', _add_train),
             'preflight': ('before a GPU run: resolve it, refuse what cannot run, run a few CPU steps at its shape, and plan steps, memory, hours and downloads', _add_preflight),
             'resume': ('continue a failed or interrupted run in its own folder from its last checkpoint', _add_resume),
+            'sweep': ('the runs of a sweep file (findings, control): skipped when complete, resumed when failed or interrupted, on this machine or Ray', _add_sweep),
             'runs': ('one line a run folder: card, profile, variant, seed, status, steps, dev and test spearman_cosine, wall time', _add_runs),
             'bench': ('time training steps of the cards\' model shapes (samples/s, MFU, parity)', _add_bench)}
 

@@ -1,0 +1,200 @@
+"""Sweeps (issue 34): a sweep file is checked before anything starts; --dry-run lists exactly the runs the Makefile's
+loops made; a completed sweep run again starts nothing; a failed run is named, the others complete, and the next sweep
+resumes it in its own folder; a Ray sweep that loses its worker node mid-run ends with the serial sweep's numbers
+(opt-in: STS_STUDY_RAY=1)."""
+import importlib.util, json, os, shlex, subprocess, threading, time
+from pathlib import Path
+import pytest
+from conftest import run_cli, run_main, needs_mirror, ROOT
+
+RAY = bool(os.environ.get('STS_STUDY_RAY'))
+
+# The Makefile's loops before `sts-study sweep` (issue 34), verbatim but for the command they ran, which here echoes its
+# arguments: what `make findings` / `make control` started, one line a run
+FINDINGS_LOOP = r'''SEEDS="42 1 2"; F_BUDGET="$1"; PROFILE="$2"; BIN=echo
+for s in $SEEDS; do for r in "" as-printed; do \
+  for v in "" proportional; do v2=$(echo "$r+$v" | sed 's/^+//; s/+$//'); \
+    $BIN reproduce korean-gte --profile $PROFILE ${v2:+--variant $v2} --seed $s $F_BUDGET; done; \
+  for v in "" graded mnrl-pairs; do v2=$(echo "$r+$v" | sed 's/^+//; s/+$//'); \
+    $BIN reproduce hebrew-mbert --profile $PROFILE ${v2:+--variant $v2} --seed $s $F_BUDGET; done; \
+done; done'''
+CONTROL_LOOP = r'''CONTROL_SEEDS="42 1 2"; CAL_STEPS=200; STAND_IN=data/stand-ins/all-MiniLM-L6-v2-q4; BIN=echo
+for s in $CONTROL_SEEDS; do $BIN reproduce english-minilm --profile cpu --seed $s; done
+for s in $CONTROL_SEEDS; do for m in sentence-transformers/all-MiniLM-L6-v2 $STAND_IN; do for v in published raw-scores; do \
+  $BIN reproduce english-minilm --profile cpu --seed $s $([ $v = raw-scores ] && echo --variant raw-scores) -p model.base $m -p args.max_steps $CAL_STEPS; \
+done; done; done'''
+
+def params(argv:list) -> str:
+    "The parameters a `sts-study reproduce ARGV` run gets (what its params.yaml holds but the folder), as the CLI parses them."
+    from sts_study.cli import build_parser
+    from sts_study.runs import parse_overrides
+    a = build_parser().parse_args(argv)
+    return json.dumps([a.card, a.profile, a.variant, a.seed, parse_overrides(a.p or [])], sort_keys=True)
+
+def loop_runs(script:str, *args) -> list:
+    out = subprocess.run(['bash', '-c', script, 'loop', *args], capture_output=True, text=True, check=True).stdout
+    return [params(shlex.split(l)) for l in out.splitlines()]
+
+def dry_run_runs(stdout:str) -> list:
+    "The runs a --dry-run says it would start (each line `new: sts-study reproduce ...`)."
+    return [params(shlex.split(l.split(': ', 1)[1])[1:]) for l in stdout.splitlines() if l.startswith('new: ')]
+
+@pytest.mark.parametrize('profile, budget', [('smoke', ''), ('cpu', '-p schedule.compress_to 24 -p schedule.max_evals 1')])
+def test_dry_run_lists_the_makefile_runs(tmp_path, monkeypatch, profile, budget):
+    "`sweep findings --dry-run` lists exactly the 30 runs `make findings`' loop started (same parameters, the cpu budget included), and starts nothing."
+    monkeypatch.setenv('STS_STUDY_OUTPUTS', str(tmp_path/'outputs'))
+    r = run_main('sweep', 'findings', '--profile', profile, '--dry-run')
+    assert r.returncode == 0, r.stderr
+    want = loop_runs(FINDINGS_LOOP, budget, profile)
+    assert len(want) == 30 and len(set(want)) == 30
+    assert sorted(dry_run_runs(r.stdout)) == sorted(want)  # the same runs (the sweep's order: card K's seeds, then card H's)
+    assert r.stdout.splitlines()[-1] == f'findings ({profile}): 30 runs: 30 new, 0 resume, 0 running, 0 complete; --dry-run: nothing started'
+    assert not (tmp_path/'outputs').exists()
+
+def test_control_sweep_is_the_makefile_runs():
+    "control.yaml holds the 15 runs `make control`' loops started (the stand-in folder it names is made by `make control` first)."
+    from sts_study.sweep import load_sweep
+    s = load_sweep('control', check=False)
+    assert [params(r.argv()) for r in s.runs] == loop_runs(CONTROL_LOOP)  # the same runs, in the same order
+    assert (s.profile, len(s.runs), s.report) == ('cpu', 15, dict(notebook='nbs/17_control_report.ipynb', out='control.ipynb', parameters={'readme': 'README.md'}))
+
+def test_bad_sweep_file_exits_2_and_starts_nothing(tmp_path, monkeypatch):
+    "Unknown keys named with the nearest known one, a bad variant and an unknown override of one run: exit 2, every problem listed, no run folder."
+    monkeypatch.setenv('STS_STUDY_OUTPUTS', str(tmp_path/'outputs'))
+    f = tmp_path/'bad.yaml'
+    f.write_text('runs:\n  - cards: [korean-gte]\n    seed: [1]\nreprot: {}\n')
+    r = run_main('sweep', f, '--profile', 'smoke')
+    assert (r.returncode, r.stdout) == (2, '')
+    assert r.stderr == (f'sts-study: error: sweep {f} cannot run:\n'
+                        "  reprot: unknown key of a sweep (did you mean 'report'?); known: description, profile, runs, budget, report\n"
+                        "  runs[0].seed: unknown key of a run grid (did you mean 'seeds'?); known: cards, variants, seeds, overrides\n"
+                        '  runs[0].seeds: a non-empty list of integer seeds, not None\n')
+    f.write_text('runs:\n  - cards: [korean-gte]\n    seeds: [1]\n    variants: [null, proportinal]\n  - cards: [hebrew-mbert]\n    seeds: [1]\n    overrides: [{stop_after_step: 3}]\n')
+    r = run_main('sweep', f, '--profile', 'smoke')
+    assert (r.returncode, r.stdout) == (2, '')
+    assert r.stderr == (f'sts-study: error: sweep {f} (smoke) cannot run:\n'
+                        "  korean-gte/proportinal/seed 1: korean-gte has no variant 'proportinal'; variants: prefix, as-printed, script, remote-code, proportional\n"
+                        f"  hebrew-mbert/published/seed 1 [stop_after_step=3]: recipe {ROOT}/sts_study/recipes/hebrew-mbert.yaml cannot run: "
+                        "stop_after_step: unknown recipe key (did you mean 'stop_after_steps'?)\n")
+    assert not (tmp_path/'outputs').exists()
+
+@needs_mirror
+def test_failed_run_named_others_complete_then_resumed_and_skipped(tmp_path, monkeypatch):
+    """One run made to fail (a model that is nowhere: a bad override): the other completes, exit 1, the failure named; the
+    same sweep again skips the complete run and resumes the failed one in its own folder (not from zero); without the bad
+    run, the sweep is complete: a third run starts nothing and says so."""
+    outputs, f = tmp_path/'outputs', tmp_path/'tiny.yaml'
+    good = 'runs:\n  - cards: [korean-gte]\n    seeds: [1]\n'
+    f.write_text(good + '  - cards: [hebrew-mbert]\n    seeds: [1]\n    overrides: [{model.base: nobody/no-such-model}]\n')
+    env = {'STS_STUDY_OUTPUTS': outputs, 'HF_HUB_OFFLINE': '1'}
+    r = run_cli('sweep', f, '--profile', 'smoke', '--parallel', '2', env=env)
+    assert r.returncode == 1, r.stdout + r.stderr
+    folders = sorted(p.name for p in outputs.iterdir())
+    assert len(folders) == 2 and folders[0].startswith('hebrew-mbert-smoke-') and folders[1].startswith('korean-gte-smoke-')
+    assert f"failed: hebrew-mbert/published/seed 1 [model.base=nobody/no-such-model]: FileNotFoundError: model 'nobody/no-such-model' not found" in r.stdout
+    assert 'complete: korean-gte/published/seed 1: dev ' in r.stdout
+    assert r.stdout.splitlines()[-2:] == ['tiny (smoke): 2 runs: 1 complete (0 already complete before, 1 run now), 1 failed',
+                                          f'tiny: not every run is complete: the report is not run; `sts-study sweep {f}` again resumes what failed']
+    assert [l.split()[:1] for l in run_cli('runs', outputs).stdout.splitlines()[2:]] == [[folders[0]], [folders[1]]]
+    r2 = run_cli('sweep', f, '--profile', 'smoke', env=env)  # again: the complete run skipped, the failed one resumed in its folder
+    assert r2.returncode == 1 and r2.stdout.splitlines()[0] == 'tiny (smoke): 1 of 2 runs to run on local (1 complete already)', r2.stdout
+    assert sorted(p.name for p in outputs.iterdir()) == folders and (outputs/folders[0]/'run.1.ipynb').exists()  # resumed: no new folder
+    f.write_text(good)
+    monkeypatch.setenv('STS_STUDY_OUTPUTS', str(outputs))  # (nothing is started: in this process)
+    r3 = run_main('sweep', f, '--profile', 'smoke')
+    assert r3.returncode == 0, r3.stdout + r3.stderr
+    assert r3.stdout.splitlines()[0] == 'tiny (smoke): all 1 runs complete already: no run started'
+    assert sorted(p.name for p in outputs.iterdir()) == folders
+
+def _flat(folder:Path) -> dict:
+    "Every reported metric of a complete run folder (after / best × dev / test × metric)."
+    rec = json.loads((folder/'run.json').read_text())
+    return {f'{rep}.{sp}.{k}': v for rep in ('after', 'best') if rec.get(rep) for sp in ('dev', 'test') for k, v in rec[rep][sp]['metrics'].items()}
+
+def _by_run(outputs:Path) -> dict:
+    from sts_study.sweep import params_key
+    from sts_study.runs import read_params, get_status
+    return {params_key(read_params(f)): f for f in sorted(outputs.iterdir()) if get_status(f) == 'complete'}
+
+def _on_node(pid:int, node) -> bool:
+    "Whether process `pid` descends from `node`'s raylet (a run's kernel, started by a task on that node)."
+    import psutil
+    raylet = node.all_processes['raylet'][0].process.pid
+    try: return any(p.pid == raylet for p in psutil.Process(pid).parents())
+    except psutil.Error: return False
+
+def _kill_when_training(outputs:Path, cluster, node, seen:dict, min_step:int=45):
+    "Wait until the run on `node` trains at step >= min_step (past its first checkpoint), then remove `node`: its run is lost mid-training."
+    try:
+        while not seen.get('done'):
+            for p in outputs.glob('*/PROGRESS'):
+                try: pr, pid = json.loads(p.read_text()), int((p.parent/'PROCESS').read_text().split()[1])
+                except (ValueError, OSError, IndexError): continue
+                if pr.get('phase') == 'training' and pr.get('step', 0) >= min_step and _on_node(pid, node):
+                    seen.update(killed_at=(p.parent.name, pr['step'])); cluster.remove_node(node); return
+            time.sleep(0.2)
+    except Exception as e: seen['error'] = repr(e)
+
+def _ports() -> dict:
+    "Fixed free ports for a node's agents: with them its raylet does not wait for the agents' port files, which a loaded machine writes too late for Ray's fixed timeout (ray-project/ray#65983)."
+    import socket
+    names, socks = ('metrics_agent_port', 'metrics_export_port', 'dashboard_agent_listen_port', 'runtime_env_agent_port'), []
+    for _ in names: socks.append(socket.socket()); socks[-1].bind(('127.0.0.1', 0))
+    out = {n: s.getsockname()[1] for n, s in zip(names, socks)}
+    for s in socks: s.close()
+    return out
+
+def _add_node(cluster, tries:int=8, **kw):
+    """A node added to `cluster`. Its raylet gives the node's Python agents 15 s to start (hard-coded: ray-project/ray#65983),
+    which a loaded shared machine can miss: a failed try's processes (this process's own children, by pid) are ended and
+    the node started again."""
+    import psutil
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
+    for i in range(tries):
+        try: return cluster.add_node(**kw, **_ports())
+        except Exception:
+            if i == tries - 1: raise
+            for c in psutil.Process().children(recursive=True):
+                if c.pid not in before:
+                    try: c.kill()
+                    except psutil.Error: pass
+
+def _start_cluster():
+    "A Ray cluster's head node (one CPU) on this machine."
+    from ray.cluster_utils import Cluster
+    c = Cluster(initialize_head=False)
+    _add_node(c, num_cpus=1, include_dashboard=False)
+    return c
+
+@pytest.mark.skipif(importlib.util.find_spec('ray') is None, reason="ray is not installed: pip install -c constraints.txt -e '.[ray]'")
+@pytest.mark.skipif(not RAY, reason='starts a two-node Ray cluster and five smoke runs (minutes): set STS_STUDY_RAY=1')
+@needs_mirror
+def test_ray_lost_worker_node_resumes_and_equals_serial(tmp_path):
+    """A Ray cluster of two nodes on this machine (a head and a worker, one CPU each: one run on each); the worker node
+    removed while its run trains: Ray retries the lost task on the head, which resumes the run from its checkpoint in its
+    own folder; every run ends complete, with the numbers of a serial `--engine local` sweep of the same runs (1e-6)."""
+    f = tmp_path/'lost.yaml'
+    f.write_text('runs:\n  - cards: [korean-gte, hebrew-mbert]\n    seeds: [1]\n    overrides: [{schedule.compress_to: 120}]\n')
+    cluster = _start_cluster()
+    seen = {}
+    try:
+        worker = _add_node(cluster, num_cpus=1)
+        th = threading.Thread(target=_kill_when_training, args=(tmp_path/'ray', cluster, worker, seen), daemon=True); th.start()
+        r = run_cli('sweep', f, '--profile', 'smoke', '--engine', 'ray', '--address', cluster.address, env={'STS_STUDY_OUTPUTS': tmp_path/'ray'}, timeout=1500)
+        seen['done'] = True; th.join()
+    finally: cluster.shutdown()
+    print(r.stdout[-3000:], r.stderr[-2000:], seen)
+    assert r.returncode == 0 and 'killed_at' in seen, (r.stdout, r.stderr)
+    ray_runs = _by_run(tmp_path/'ray')
+    assert len(ray_runs) == 2 and len(list((tmp_path/'ray').iterdir())) == 2  # each run in one folder: resumed, not started again
+    assert (tmp_path/'ray'/seen['killed_at'][0]/'run.1.ipynb').exists()  # the lost run was resumed in its folder
+    resumed = json.loads((tmp_path/'ray'/seen['killed_at'][0]/'run.json').read_text())['resumed_from']
+    assert Path(resumed).name in ('checkpoint-33', 'checkpoint-60', 'checkpoint-38', 'checkpoint-83'), resumed  # card K's checkpoints of its 120 steps, card H's: not from zero
+    s = run_cli('sweep', f, '--profile', 'smoke', env={'STS_STUDY_OUTPUTS': tmp_path/'serial'})
+    assert s.returncode == 0, s.stdout + s.stderr
+    serial = _by_run(tmp_path/'serial')
+    assert serial.keys() == ray_runs.keys()
+    for k in serial:
+        a, b = _flat(serial[k]), _flat(ray_runs[k])
+        assert a.keys() == b.keys() and len(a) >= 18
+        assert not {m: (a[m], b[m]) for m in a if abs(a[m] - b[m]) > 1e-6}, k
