@@ -108,7 +108,7 @@ def hidden_line(c:Card, # a fit()-written card
                ) -> tuple:
     "('inferred' or 'cannot tell', the sentence): what the card's log says of fit()'s hidden arguments."
     if inferred: return 'inferred', (f"hidden fit() arguments: inferred {inferred['reading']} from call {inferred['call']} of the log "
-                                     f"(mean row error {inferred['score']:.4f}; {'settled beyond seed noise' if inferred.get('settled') else 'not settled beyond seed noise'})")
+                                     f"(score {inferred['score']:.3f} in row tolerances; {'settled beyond seed noise' if inferred.get('settled') else 'not settled beyond seed noise'})")
     try: ev = evidence(c)
     except CannotTell as e: return 'cannot tell', f"hidden fit() arguments: {e}"
     return 'cannot tell', (f"hidden fit() arguments: cannot tell from the card alone: its log has {ev['loss_rows']} loss and {ev['eval_rows']} evaluation rows in "

@@ -127,8 +127,8 @@ def reading_line(run:dict) -> str:
     if not inf: return (f"- **Reading of fit()'s hidden arguments:** as the recipe states them ({what}): an assumption, not tested against the card's log "
                         "(`sts-study recipe infer` does that)")
     n = len(inf.get('seeds') or [inf['score']])
-    return (f"- **Reading of fit()'s hidden arguments:** {inf['reading']} ({what}), inferred from fit() call {inf['call']} of {inf['card']}'s log: mean row error "
-            f"{inf['score']:.4f} over {len(inf['rows'])} rows and {n} seed{'s' if n > 1 else ''}; " + (inf.get('verdict') or '')
+    return (f"- **Reading of fit()'s hidden arguments:** {inf['reading']} ({what}), inferred from fit() call {inf['call']} of {inf['card']}'s log: score "
+            f"{inf['score']:.3f} (row errors in tolerances) over {len(inf['rows'])} rows and {n} seed{'s' if n > 1 else ''}; " + (inf.get('verdict') or '')
             + ('' if inf.get('settled') else ' (the best reading found, not settled by the log)'))
 
 def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str:
