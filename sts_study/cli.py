@@ -298,10 +298,10 @@ def cmd_recipe_infer(args):
     from sts_study.infer import infer, infer_text, CannotTell
     from sts_study.runs import parse_overrides
     if not Path(args.card).exists(): print(f'sts-study: error: {args.card}: no such card or recipe', file=sys.stderr); raise SystemExit(2)
-    for k in ('budget', 'seeds', 'top', 'call'):
+    for k in ('budget', 'seeds', 'top'):
         if getattr(args, k) < 1: print(f'sts-study: error: --{k} must be at least 1, not {getattr(args, k)}', file=sys.stderr); raise SystemExit(2)
     try: res = infer(args.card, args.out or tempfile.mkdtemp(prefix='sts-study-infer-'), profile=args.profile or 'full', budget=args.budget, seeds=args.seeds,
-                     top=args.top, call=args.call, until=args.until, seed=args.seed, files=args.data, overrides=parse_overrides(args.p or []), device=args.device)
+                     top=args.top, until=args.until, seed=args.seed, files=args.data, overrides=parse_overrides(args.p or []), device=args.device)
     except CannotTell as e: print(f'sts-study: {e}', file=sys.stderr); raise SystemExit(3)
     if args.o and res.get('recipe'):
         Path(args.o).write_text(f"# Written by `sts-study recipe infer {args.card}`: the optimizer is the reading the card's log supports (inferred_from).\n"
@@ -321,8 +321,7 @@ def _add_recipe_infer(sub):
     f.add_argument('--budget', type=int, default=2000, help="training steps for the search (default 2000; the seed reruns come on top)")
     f.add_argument('--seeds', type=int, default=3, help='seeds each of the best --top readings runs (default 3)')
     f.add_argument('--top', type=int, default=2, help='readings rerun over seeds (default 2)')
-    f.add_argument('--call', type=int, default=1, help='the fit() call to infer (default 1: a later one starts from the model the earlier trained)')
-    f.add_argument('--until', type=int, metavar='STEP', help="score the call's rows up to this step (default: all)")
+    f.add_argument('--until', type=int, metavar='STEP', help="score the first fit() call's rows up to this step (default: all of them; a later call starts from the model the earlier trained)")
     f.add_argument('--seed', type=int, default=42, help='the search\'s seed (default 42)')
     f.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='recipe override, dotted key and YAML value, e.g. -p eval.limit 200')
     f.add_argument('--out', help='folder of the trials and readings.png (default: a new temporary folder)')
