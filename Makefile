@@ -1,5 +1,5 @@
 # Two commands: `make test` and `make reproduce`. Each creates .venv when missing and installs the package, with its
-# dev and lab extras, at the pinned versions of constraints.txt. CPU installs get torch==2.13.0; GPU users install their own torch into
+# dev, lab and infer extras, at the pinned versions of constraints.txt. CPU installs get torch==2.13.0; GPU users install their own torch into
 # .venv first (see README), and it is kept.
 SHELL := /bin/bash
 VENV ?= .venv
@@ -14,7 +14,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "$(TORCH)"
-	$(BIN)/pip install -q -c constraints.txt -e ".[dev,lab]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev,lab,infer]"
 	touch $@
 
 # fast suite: notebooks (nbdev-test) and the CLI / end-to-end tests (pytest), each in TEST_WORKERS processes that share

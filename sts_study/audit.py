@@ -11,11 +11,13 @@ from pathlib import Path
 from .card import Card, CardError, parse_card, log_values, card_provenance, card_text
 from .tables import md_table
 from .train import FIT_DEFAULTS, epoch_plan
+from .infer import evidence, CannotTell
+
 
 # %% auto #0
 __all__ = ['FIRES', 'CLEAR', 'UNKNOWN', 'SYMBOLS', 'FIT_IGNORES', 'LABEL_COLUMNS', 'LOSS_TARGETS', 'WRAPPERS', 'VERSIONS',
            'CHECKS', 'WRITERS', 'COLUMNS', 'NotSentenceTransformersCard', 'verdict', 'hp_line', 'log_line', 'locate',
-           'log_extent', 'fit_defaults', 'check_writer', 'typed_num', 'label_facts', 'check_labels',
+           'log_extent', 'fit_defaults', 'hidden_line', 'check_writer', 'typed_num', 'label_facts', 'check_labels',
            'check_consumption', 'check_selection', 'check_stopped', 'check_eval_on_train', 'check_reproducibility',
            'is_st_card', 'st_card', 'audit_card', 'audit_markdown', 'audit_row', 'audit_table', 'corpus_cards',
            'audit_doc', 'write_audit_doc']
@@ -101,8 +103,20 @@ def fit_defaults(version:str|None, # the card's sentence-transformers version
 
 FIT_IGNORES = {'learning_rate': 'lr', 'weight_decay': 'weight_decay', 'lr_scheduler_type': 'scheduler', 'warmup_ratio': None, 'warmup_steps': 'warmup_steps'}
 
-def check_writer(c:Card) -> dict:
-    "Trainer or `model.fit()`; for fit(), the printed optimizer values that did not train and fit()'s own."
+def hidden_line(c:Card, # a fit()-written card
+                inferred:dict|None=None, # a recipe's `optimizer.inferred_from` for this card (`sts-study recipe infer`), if any
+               ) -> tuple:
+    "('inferred' or 'cannot tell', the sentence): what the card's log says of fit()'s hidden arguments."
+    if inferred: return 'inferred', (f"hidden fit() arguments: inferred {inferred['reading']} from call {inferred['call']} of the log "
+                                     f"(score {inferred['score']:.3f} in row tolerances; {'settled beyond seed noise' if inferred.get('settled') else 'not settled beyond seed noise'})")
+    try: ev = evidence(c)
+    except CannotTell as e: return 'cannot tell', f"hidden fit() arguments: {e}"
+    return 'cannot tell', (f"hidden fit() arguments: cannot tell from the card alone: its log has {ev['loss_rows']} loss and {ev['eval_rows']} evaluation rows in "
+                           f"{len(ev['calls'])} fit() call(s) to test readings against (`sts-study recipe infer`, with the card's base model and data)")
+
+def check_writer(c:Card, inferred:dict|None=None, # a recipe's `optimizer.inferred_from` for this card, if any
+                ) -> dict:
+    "Trainer or `model.fit()`; for fit(), the printed optimizer values that did not train, fit()'s defaults, and what the log says of the hidden arguments."
     p = card_provenance(c)
     ver, ev = p['st_version'], [f'sign of fit(): {e}' for e in p['evidence']]
     if p['writer'] == 'unknown':
@@ -132,8 +146,10 @@ def check_writer(c:Card) -> dict:
         warm = last / fd['warmup_steps']
         evidence.append(f"the log ends at step {last:,}, inside the {fd['warmup_steps']:,}-step warm-up: the learning rate there is "
                         f"{fd['lr']:g} × {last:,} / {fd['warmup_steps']:,} = {fd['lr'] * warm:.4g} ({warm:.2%} of its peak)")
-    return verdict('writer', FIRES, f"written by model.fit() (sentence-transformers {ver}): the printed {printed} did not train; fit() used {trained}",
-                   evidence=evidence, lines=[hp_line(c, x['name']) for x in not_used] + [hp_line(c, 'multi_dataset_batch_sampler')],
+    status, hidden = hidden_line(c, inferred)
+    evidence.append(hidden)
+    return verdict('writer', FIRES, f"written by model.fit() (sentence-transformers {ver}): the printed {printed} did not train; fit()'s defaults would be {trained}; {hidden}",
+                   evidence=evidence, hidden=status, lines=[hp_line(c, x['name']) for x in not_used] + [hp_line(c, 'multi_dataset_batch_sampler')],
                    writer='fit', st_version=ver, not_used=not_used, fit=dict(fd), warmup_reached=warm)
 
 # %% ../nbs/16_audit.ipynb #au000018
@@ -468,6 +484,7 @@ def st_card(text:str, # a markdown file's text
     return c
 
 def audit_card(card:Card|Path|str, # a parsed card or a card file
+               inferred:dict|None=None, # a recipe's `optimizer.inferred_from` for this card (`sts-study recipe infer`), if any
               ) -> dict:
     "Every check on a card: {card, title, st_version, writer, checks}; a file's evidence lines carry their line numbers."
     if isinstance(card, Card):
@@ -477,7 +494,7 @@ def audit_card(card:Card|Path|str, # a parsed card or a card file
         p = Path(card)
         text, name = card_text(p), p.name
         c = st_card(text, p.name)
-    checks = [f(c) for f in CHECKS]
+    checks = [check_writer(c, inferred), *[f(c) for f in CHECKS[1:]]]
     for ch in checks:
         for l in ch['lines']:
             n, line = locate(text, l['needle']) if text else (None, None)

@@ -16,7 +16,7 @@ from .recipe import RecipeError
 __all__ = ['CANONICAL', 'CONTROLS', 'COMMANDS', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats',
            'eval_source', 'cmd_eval', 'shown', 'through_shown', 'cmd_card_parse', 'cmd_card_diff', 'cmd_card_audit',
            'cmd_reproduce', 'cmd_train', 'cmd_resume', 'cmd_preflight', 'cmd_sweep', 'cmd_recipe_from_card',
-           'cmd_model_derive_q4', 'cmd_runs', 'cmd_bench', 'build_parser', 'main']
+           'cmd_recipe_infer', 'cmd_model_derive_q4', 'cmd_runs', 'cmd_bench', 'build_parser', 'main']
 
 # %% ../nbs/19_cli.ipynb #3e2e0c64
 def data_list_rows(settings=None) -> list:
@@ -360,7 +360,7 @@ def cmd_recipe_from_card(args):
     if un and args.strict: raise SystemExit(3)
 
 def _add_recipe(p):
-    sub = p.add_subparsers(dest='recipe_cmd', required=True, metavar='{from-card}')
+    sub = p.add_subparsers(dest='recipe_cmd', required=True, metavar='{from-card,infer}')
     f = sub.add_parser('from-card', help='turn a sentence-transformers model card into a recipe',
                        description="Convert a model card that sentence-transformers generated (3.x to 5.x) into a recipe: base model, datasets "
                                    "(hub ids bound; unnamed ones found from their sample rows in the registry and in --data files), losses, "
@@ -372,6 +372,47 @@ def _add_recipe(p):
                                                          'arguments the installed transformers does not know (without it: dropped and listed)')
     f.add_argument('--json', action='store_true', help='also print the recipe and the unresolved fields as JSON (stderr)')
     f.set_defaults(func=cmd_recipe_from_card)
+    _add_recipe_infer(sub)
+
+# %% ../nbs/19_cli.ipynb #0c5d4f72
+def cmd_recipe_infer(args):
+    "Infer a fit()-written card's hidden fit() arguments from its log; print the ranking (or JSON), write the recipe with the reading (-o)."
+    import tempfile, yaml
+    from pathlib import Path
+    from sts_study.infer import infer, infer_text, CannotTell
+    from sts_study.runs import parse_overrides
+    if not Path(args.card).exists(): print(f'sts-study: error: {args.card}: no such card or recipe', file=sys.stderr); raise SystemExit(2)
+    for k in ('budget', 'seeds', 'top'):
+        if getattr(args, k) < 1: print(f'sts-study: error: --{k} must be at least 1, not {getattr(args, k)}', file=sys.stderr); raise SystemExit(2)
+    try: res = infer(args.card, args.out or tempfile.mkdtemp(prefix='sts-study-infer-'), profile=args.profile or 'full', budget=args.budget, seeds=args.seeds,
+                     top=args.top, until=args.until, seed=args.seed, files=args.data, overrides=parse_overrides(args.p or []), device=args.device)
+    except CannotTell as e: print(f'sts-study: {e}', file=sys.stderr); raise SystemExit(3)
+    if args.o and res.get('recipe'):
+        Path(args.o).write_text(f"# Written by `sts-study recipe infer {args.card}`: the optimizer is the reading the card's log supports (inferred_from).\n"
+                                + yaml.safe_dump(res['recipe'], sort_keys=False, allow_unicode=True, width=120), encoding='utf-8')
+        print(f'wrote {args.o}', file=sys.stderr)
+    print(json.dumps({k: v for k, v in res.items() if k != 'recipe'}, indent=1, default=str) if args.json else infer_text(res))
+
+def _add_recipe_infer(sub):
+    f = sub.add_parser('infer', help="infer what a fit()-written card hid (lr, warm-up, weight decay, scheduler, epochs) from its training log",
+                       description="Read a model.fit()-written card's training log into fit() calls and score readings of fit()'s hidden arguments "
+                                   "(its defaults, the library's example conventions, the printed values, and Optuna's search around them) against "
+                                   "the logged loss and evaluation rows, each trained by the study's engine as far as the rows it is scored on; the best "
+                                   "rerun over seeds. Exit 3: the log cannot tell (no loss or evaluation rows); exit 2: bad input.")
+    f.add_argument('card', help="the card (.md), or a recipe (.yaml) whose published card is read")
+    f.add_argument('--data', action='append', metavar='FILE', help="a local file that may hold the card's unnamed data (repeatable)")
+    f.add_argument('--profile', choices=PROFILES, help='the recipe profile the trials train (default full: the recipe as it is)')
+    f.add_argument('--budget', type=int, default=2000, help="training steps for the search (default 2000; the seed reruns come on top)")
+    f.add_argument('--seeds', type=int, default=3, help='seeds each of the best --top readings runs (default 3)')
+    f.add_argument('--top', type=int, default=2, help='readings rerun over seeds (default 2)')
+    f.add_argument('--until', type=int, metavar='STEP', help="score the first fit() call's rows up to this step (default: all of them; a later call starts from the model the earlier trained)")
+    f.add_argument('--seed', type=int, default=42, help='the search\'s seed (default 42)')
+    f.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='recipe override, dotted key and YAML value, e.g. -p eval.limit 200')
+    f.add_argument('--out', help='folder of the trials and readings.png (default: a new temporary folder)')
+    f.add_argument('-o', metavar='RECIPE.yaml', help='write the recipe with the inferred reading here')
+    f.add_argument('--device', help='cpu, cuda, ... (default: automatic)')
+    f.add_argument('--json', action='store_true', help='print the result as JSON')
+    f.set_defaults(func=cmd_recipe_infer)
 
 # %% ../nbs/19_cli.ipynb #c553fde9
 def cmd_model_derive_q4(args):
@@ -444,7 +485,7 @@ def _add_bench(p):
 COMMANDS = {'data': ('list and fetch the datasets', _add_data),
             'eval': ('evaluate a model on an STS split: ten metrics with bootstrap intervals', _add_eval),
             'card': ('parse, compare and audit model cards', _add_card),
-            'recipe': ('turn a model card into a recipe', _add_recipe),
+            'recipe': ('turn a model card into a recipe, or infer what a fit()-written card hid', _add_recipe),
             'model': ('derive a 4-bit stand-in from a model', _add_model),
             'reproduce': ('reproduce a card or a recipe file end to end into a run folder (papermill)', _add_reproduce),
             'train': ('the same run without papermill, in one process or N under torchrun (DDP): sts-study train CARD --out DIR --nproc N', _add_train),

@@ -16,10 +16,11 @@ from .data import data_spec, read_text, DataError, FILE_FORMATS
 # %% auto #0
 __all__ = ['RECIPES', 'CARDS', 'SECTIONS', 'MAX_YAML_VALUES', 'ENGINE_KEYS', 'ARG_MAP', 'VALUE_RULES', 'CONVERTERS', 'WRAPPERS',
            'LOSS_PARAMS_RENAMED', 'TRAIN_KEYS', 'CHOICES', 'SCHEDULE_KEYS', 'CARD_ID', 'COMMIT', 'ENGINE_ARGS',
-           'HONOURED_ARGS', 'RecipeError', 'ModelSpec', 'TrainSet', 'EvalSet', 'Optimizer', 'StopRule', 'Recipe',
-           'AliasBomb', 'BoundedLoader', 'StrictLoader', 'load_yaml', 'load_recipe', 'remote_code_problem',
+           'HONOURED_ARGS', 'INFERRED_KEYS', 'RecipeError', 'ModelSpec', 'TrainSet', 'EvalSet', 'Optimizer', 'StopRule',
+           'Recipe', 'AliasBomb', 'BoundedLoader', 'StrictLoader', 'load_yaml', 'load_recipe', 'remote_code_problem',
            'today_defaults', 'unknown_args', 'training_args', 'known_losses', 'loss_callables', 'loss_callable',
-           'loss_problems', 'data_problem', 'schedule_problems', 'guard_problems', 'recipe_problems', 'check_recipe']
+           'loss_problems', 'data_problem', 'schedule_problems', 'guard_problems', 'inferred_problems',
+           'recipe_problems', 'check_recipe']
 
 # %% ../nbs/06_recipe.ipynb #84ef01b5
 RECIPES = Path(str(files('sts_study')/'recipes'))
@@ -76,10 +77,11 @@ class Optimizer:
     scheduler: str|None = None  # fit(): WarmupLinear, WarmupCosine, ... (default WarmupLinear)
     warmup_steps: int|None = None  # fit(): default 10,000
     fused: bool = True  # AdamW's fused implementation where torch has it
+    inferred_from: dict|None = None  # fit(): the card log's evidence for these settings (`infer`: card, call, reading, rows, scores, verdict)
 
     def fit_settings(self) -> dict:
         "The settings fit() is given (those not None)."
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None and k != 'inferred_from'}
 
 @dataclass
 class StopRule:
@@ -455,6 +457,17 @@ def guard_problems(r:Recipe) -> list:
             out.append(f"args.{k}: {'a positive' if k == 'save_total_limit' else 'a non-negative'} integer or null, not {v!r}")
     return out
 
+INFERRED_KEYS = ('card', 'call', 'reading', 'rows', 'score')  # what `infer` writes into optimizer.inferred_from, at the least
+
+def inferred_problems(d) -> list:
+    "Problems of `optimizer.inferred_from` (None: the settings were not inferred): a mapping with the card, call, reading, rows and score."
+    if d is None: return []
+    if not isinstance(d, dict): return [f"optimizer.inferred_from: a mapping ({', '.join(INFERRED_KEYS)}), not {d!r}"]
+    out = [f"optimizer.inferred_from.{k}: missing (`sts-study recipe infer` writes it)" for k in INFERRED_KEYS if k not in d]
+    if 'rows' in d and not (isinstance(d['rows'], list) and all(isinstance(x, dict) and {'step', 'card', 'run'} <= set(x) for x in d['rows'])):
+        out.append('optimizer.inferred_from.rows: a list of the scored rows, each with its step, card and run values')
+    return out
+
 def recipe_problems(r:Recipe) -> list:
     "Every problem that would stop `r` from running, each naming its key (empty: the recipe can run)."
     from sentence_transformers import SentenceTransformerTrainingArguments as A
@@ -478,6 +491,7 @@ def recipe_problems(r:Recipe) -> list:
         v = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
         if v is not None and v not in allowed: out.append(f"{key}: {v!r} is not one of {', '.join(allowed)}{_near(str(v), allowed)}")
     out += r.problems  # keys a section does not have (unknown keys of the model, a training dataset, an evaluation, the optimizer)
+    out += inferred_problems(r.optimizer.inferred_from)
     if not r.train: out.append('train: no training dataset')
     for i, t in enumerate(r.train):
         key = f"train[{i if t.name is None else t.name}]"

@@ -16,9 +16,9 @@ from .runs import reported, reported_cosine
 from . import plots
 
 # %% auto #0
-__all__ = ['card_from_run', 'model_line', 'run_schedule', 'schedule_label', 'schedule_line', 'reproduction_section',
-           'loss_comparison', 'loss_comparison_markdown', 'stats_comparison', 'published_card', 'run_metrics',
-           'comparison_markdown', 'write_plots', 'write_outputs']
+__all__ = ['card_from_run', 'model_line', 'run_schedule', 'schedule_label', 'schedule_line', 'reading_line',
+           'reproduction_section', 'loss_comparison', 'loss_comparison_markdown', 'stats_comparison', 'published_card',
+           'run_metrics', 'comparison_markdown', 'write_plots', 'write_outputs']
 
 # %% ../nbs/11_report.ipynb #1a8ec63e
 def _fmt_log(v, col):
@@ -119,6 +119,18 @@ def schedule_line(run:dict, # a run record
         line += f". The card's published step {p:,} of {s['card_steps']:,} is step {card_step(s, p):,} here"
     return line
 
+def reading_line(run:dict) -> str:
+    "Markdown: which reading of fit()'s hidden arguments a fit() run trained, and why: inferred from the card's log (`infer`), with its evidence, or taken as the recipe states it."
+    opt = (run.get('recipe') or {}).get('optimizer') or {}
+    inf, sched = opt.get('inferred_from'), opt.get('scheduler') or 'WarmupLinear'
+    what = f"lr {opt.get('lr') or 2e-5:g}, warm-up {opt['warmup_steps']:,} steps, {sched}" if opt.get('warmup_steps') is not None else f"fit()'s 10,000 warm-up steps, {sched}"
+    if not inf: return (f"- **Reading of fit()'s hidden arguments:** as the recipe states them ({what}): an assumption, not tested against the card's log "
+                        "(`sts-study recipe infer` does that)")
+    n = len(inf.get('seeds') or [inf['score']])
+    return (f"- **Reading of fit()'s hidden arguments:** {inf['reading']} ({what}), inferred from fit() call {inf['call']} of {inf['card']}'s log: score "
+            f"{inf['score']:.3f} (row errors in tolerances) over {len(inf['rows'])} rows and {n} seed{'s' if n > 1 else ''}; " + (inf.get('verdict') or '')
+            + ('' if inf.get('settled') else ' (the best reading found, not settled by the log)'))
+
 def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str:
     "Markdown: what ran, published vs reproduced metrics (delta, 95% CI), warnings and rows drawn per dataset."
     sel = reported(run)
@@ -133,6 +145,7 @@ def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str
     if o.get('builder') == 'fit':
         lines.append(f"- **Optimizer:** `model.fit()`'s reconstruction (sentence-transformers 3.0.1): AdamW lr {o['lr']:g}, weight decay {o['weight_decay']:g} "
                      f"(not bias/LayerNorm), WarmupLinear over t_total {o['t_total']:,} steps; the hyperparameters below are printed as the card printed them")
+        lines.append(reading_line(run))
     elif o: lines.append("- **Optimizer:** the printed hyperparameters read at face value (TrainingArguments)")
     if sel is not run['after']:
         s, a, b = run['selection'], run['after'], sel
