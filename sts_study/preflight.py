@@ -105,7 +105,7 @@ def model_problems(r:Recipe, mc:dict) -> list:
     cfg, out = mc['config'], []
     if cfg.get('model_type') not in CONFIG_MAPPING and cfg.get('auto_map') and not r.model.trust_remote_code:
         out.append(f"model.trust_remote_code: {mc['base']} is a {cfg.get('model_type')!r} model whose class is the repository's own code "
-                   f"({', '.join(cfg.get('architectures') or [])}); it runs only with the opt-in (recipe trust_remote_code: true, e.g. --variant remote-code)")
+                   f"({', '.join(cfg.get('architectures') or [])}); it runs only with the command line's opt-in (--trust-remote-code on reproduce or train, or card K's own --variant remote-code)")
     pos, msl = cfg.get('max_position_embeddings'), r.model.max_seq_length
     if pos and msl and msl > pos:
         out.append(f"model.max_seq_length: {msl} is above {mc['base']}'s {pos} positions (max_position_embeddings): inputs that long cannot be embedded")

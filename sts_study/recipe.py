@@ -234,22 +234,23 @@ def load_recipe(card:str, # card id (korean-gte, hebrew-mbert) or the path of a 
     for v in (variant.split('+') if variant else []):
         if v not in variants: raise KeyError(f"{raw['card']} has no variant {v!r}; variants: {', '.join(variants)}")
         d = _merge(d, variants[v])
-    d = _merge(d, overrides or {})
+    d0, d = d, _merge(d, overrides or {})
     known = {f.name for f in dataclasses.fields(Recipe)}
     if extra := set(d) - known:  # `_near` (below, with the validation) names the nearest known key
         raise RecipeError(f"recipe {p} cannot run:\n  " + '\n  '.join(f"{k}: unknown recipe key{_near(k, known)}" for k in sorted(extra)))
     if given := set(d) & set(ENGINE_KEYS):
         raise RecipeError(f"recipe {p} cannot run:\n  " + '\n  '.join(f"{k}: set by the command line, not by a recipe" for k in sorted(given)))
-    if (p_ := remote_code_problem(d.get('model'), variant, trust_remote_code)): raise RecipeError(f"recipe {p} cannot run:\n  {p_}")
+    own = p.resolve().parent == RECIPES.resolve() and all((d.get('model') or {}).get(k) == (d0.get('model') or {}).get(k) for k in ('base', 'revision', 'code_revision'))
+    if (p_ := remote_code_problem(d.get('model'), variant if own else None, trust_remote_code)): raise RecipeError(f"recipe {p} cannot run:\n  {p_}")
     return Recipe(**d, profile=profile, variant=variant, variants=tuple(variants), source=str(p))
 
 ENGINE_KEYS = ('profile', 'variant', 'variants', 'source')  # Recipe fields that load_recipe sets itself
 
 def remote_code_problem(model, # the merged recipe's `model` section
-                        variant:str|None, # the command line's --variant
+                        variant:str|None, # the study's own recipe's variant (None for a recipe file from elsewhere, or one whose model an override changed)
                         opted_in:bool, # the command line's --trust-remote-code
                        ) -> str|None:
-    "Why the recipe's model.trust_remote_code cannot be honoured: only the command line switches remote code on (--trust-remote-code, or a variant named remote-code)."
+    "Why the recipe's model.trust_remote_code cannot be honoured: only the command line switches remote code on (--trust-remote-code, or the study's own variant named remote-code, at its pinned commits)."
     v = model.get('trust_remote_code', False) if isinstance(model, dict) else False
     if v is False or v is None or opted_in or 'remote-code' in (variant or '').split('+'): return None
     return (f"model.trust_remote_code: {v!r} would run code from the repository of {model.get('base')!r}; a recipe never switches remote code on by itself: "

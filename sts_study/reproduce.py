@@ -138,7 +138,7 @@ def resume(out:Path|str, # a failed or interrupted run folder
           ) -> Path:
     "Continue a run in its own folder from its last checkpoint, with its own parameters; the earlier executed notebook is kept as run.<n>.ipynb."
     out = Path(out).resolve()
-    params = check_resumable(out)
+    params = check_resumable(out, trust_remote_code=trust_remote_code)
     if (out/'run.ipynb').exists():
         n = next(i for i in range(1, 1000) if not (out/f'run.{i}.ipynb').exists())
         (out/'run.ipynb').rename(out/f'run.{n}.ipynb')

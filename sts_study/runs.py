@@ -151,6 +151,7 @@ def mark_ended(out:Path, e:BaseException,
 # %% ../nbs/10_runs.ipynb #ru000010
 def check_resumable(out:Path,
                     params:dict|None=None, # the parameters the caller resumes with (None: the folder's own)
+                    trust_remote_code:bool=False, # the command line's opt-in, given again (a run folder never carries it)
                    ) -> dict:
     "The folder's parameters when it is a failed or interrupted run (of `params`); else an error saying why it cannot resume."
     out, have = Path(out), read_params(out)
@@ -160,12 +161,12 @@ def check_resumable(out:Path,
     if params is not None and have != params: raise ValueError(f'{out}: not a run folder of these parameters; nothing to resume')
     if (st := get_status(out)) not in ('interrupted', 'failed') and not (params is not None and st == 'running'):
         raise ValueError(f'{out} is {st}: only a failed or interrupted run can be resumed')
-    if params is None: _check_run_recipe(have, out/'params.yaml')  # (begin_run checks the recipe of `params` itself)
+    if params is None: _check_run_recipe(have, out/'params.yaml', trust_remote_code)  # (begin_run checks the recipe of `params` itself)
     return have
 
-def _check_run_recipe(p:dict, path:Path):
+def _check_run_recipe(p:dict, path:Path, trust_remote_code:bool=False):
     "The recipe a params.yaml names, with its overrides, validated as `-p` overrides are: else a ParamsError naming the file."
-    try: check_recipe(load_recipe(p['card'], p['profile'], p['variant'], p['overrides']))
+    try: check_recipe(load_recipe(p['card'], p['profile'], p['variant'], p['overrides'], trust_remote_code))
     except (RecipeError, KeyError, ValueError, FileNotFoundError) as e:
         raise ParamsError(f'{path}: its recipe and overrides do not validate: {e.args[0] if isinstance(e, KeyError) and e.args else e}') from None
 

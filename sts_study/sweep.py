@@ -6,22 +6,22 @@ on a cluster, skipping complete runs and resuming failed or interrupted ones in 
 
 # %% ../nbs/18_sweep.ipynb #ecf842e2
 from __future__ import annotations
-import json, os, shutil, socket, subprocess, sys, tempfile, threading, time
+import json, os, re, shutil, socket, subprocess, sys, tempfile, threading, time
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 import yaml
 from .settings import get_settings, PROFILES
 from .tables import format_table
-from .recipe import RecipeError, load_recipe, check_recipe, _near
+from .recipe import RecipeError, load_recipe, check_recipe, load_yaml, _near
 from .runs import read_params, parse_overrides, get_status, status_detail, run_process, set_status
 from .reproduce import progress_line
 
 # %% auto #0
-__all__ = ['SWEEPS', 'SWEEP_KEYS', 'RUN_KEYS', 'BUDGET_KEYS', 'REPORT_KEYS', 'SweepError', 'sweep_path', 'sweep_problems',
-           'SweepRun', 'params_key', 'Sweep', 'load_sweep', 'FolderIndex', 'run_state', 'sts_study_exe', 'call_cli',
-           'wait_for_owner', 'run_one', 'run_line', 'Watch', 'local_engine', 'ray_engine', 'plan', 'run_report',
-           'summary', 'run_sweep']
+__all__ = ['SWEEPS', 'SWEEP_KEYS', 'RUN_KEYS', 'BUDGET_KEYS', 'REPORT_KEYS', 'REPORT_NOTEBOOK', 'REPORT_OUT', 'SweepError',
+           'sweep_path', 'sweep_problems', 'SweepRun', 'params_key', 'Sweep', 'load_sweep', 'FolderIndex', 'run_state',
+           'sts_study_exe', 'call_cli', 'wait_for_owner', 'run_one', 'run_line', 'Watch', 'local_engine', 'ray_engine',
+           'plan', 'run_report', 'summary', 'run_sweep']
 
 # %% ../nbs/18_sweep.ipynb #13d18506
 SWEEPS = Path(str(files('sts_study')/'sweeps'))  # the shipped sweeps: findings.yaml, control.yaml
@@ -30,6 +30,8 @@ SWEEP_KEYS = {'description': 'what the sweep is for, in words', 'profile': "the 
 RUN_KEYS = {'cards': 'card ids or recipe files', 'variants': 'variants (null: the published recipe)', 'seeds': 'seeds', 'overrides': 'override sets, each dotted key: value'}
 BUDGET_KEYS = {'overrides': 'dotted key: value, added to every run', 'report': "parameters added to the report's"}
 REPORT_KEYS = {'notebook': 'the notebook papermill runs', 'out': 'its executed copy, under outputs/', 'parameters': 'its parameters'}
+REPORT_NOTEBOOK = re.compile(r'nbs/[A-Za-z0-9_][A-Za-z0-9_.-]*\.ipynb')  # a report is one of the study's own notebooks (a sweep file is data)
+REPORT_OUT = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*\.ipynb')  # a file name under outputs/, no folder
 
 class SweepError(RecipeError):
     "A sweep file that cannot run: every problem, each naming its key and the file (the CLI exits 2, as for a recipe)."
@@ -79,7 +81,14 @@ def sweep_problems(raw, # the sweep file's YAML
         else:
             out += _unknown(rep, REPORT_KEYS, 'report.', 'the report')
             out += [f'report.{k}: a file name, not {rep.get(k)!r}' for k in ('notebook', 'out') if not isinstance(rep.get(k), str)]
+            if isinstance(nb := rep.get('notebook'), str) and not REPORT_NOTEBOOK.fullmatch(nb):
+                out.append(f"report.notebook: {nb!r} is not one of the study's own notebooks (nbs/NAME.ipynb): a sweep file runs no other notebook")
+            if isinstance(o := rep.get('out'), str) and not REPORT_OUT.fullmatch(o): out.append(f"report.out: {o!r} is not a notebook file name (NAME.ipynb, written under outputs/)")
             if not isinstance(rep.get('parameters', {}), dict): out.append(f"report.parameters: a mapping, not {rep['parameters']!r}")
+    for where, ps in [('report.parameters', (rep or {}).get('parameters') if isinstance(rep, dict) else None)] + [
+            (f'budget.{k}.report', b.get('report')) for k, b in (raw.get('budget') or {}).items() if isinstance(b, dict)]:
+        out += [f"{where}: {k!r} is not a parameter name (papermill writes each name into the notebook as code)" for k in (ps if isinstance(ps, dict) else {})
+                if not (isinstance(k, str) and k.isidentifier())]
     return out
 
 # %% ../nbs/18_sweep.ipynb #885c91c0
@@ -152,8 +161,9 @@ def load_sweep(name:str, # a shipped sweep (findings, control) or a sweep file P
               ) -> Sweep:
     "The sweep `name` under `profile`: its runs and report; a SweepError listing every problem when it cannot run."
     p = sweep_path(name)
-    try: raw = yaml.safe_load(p.read_text(encoding='utf-8'))
+    try: raw = load_yaml(p.read_text(encoding='utf-8'), f'sweep {p}')  # the recipes' loader: a duplicate key or an alias bomb is refused
     except yaml.YAMLError as e: raise SweepError(f'sweep {p} is not valid YAML: {e}') from None
+    except ValueError as e: raise SweepError(f'sweep {p} is not valid YAML: ' + str(e).removeprefix(f'sweep {p}: ')) from None
     except UnicodeDecodeError as e: raise SweepError(f'sweep {p} is not UTF-8 text: byte {e.start}') from None
     if (ps := sweep_problems(raw)): raise SweepError(f'sweep {p} cannot run:\n  ' + '\n  '.join(ps))
     profile = profile or raw.get('profile') or get_settings().profile
@@ -179,18 +189,23 @@ class FolderIndex:
         for f in sorted(self.outputs.glob('*/params.yaml')):
             if f.parent in self.seen: continue
             try: p = read_params(f.parent)
-            except (OSError, yaml.YAMLError): continue  # being written: next time
+            except (OSError, yaml.YAMLError, ValueError): continue  # being written (next time), or malformed (`sts-study runs` names it): not a run of this sweep
             self.seen.add(f.parent)
             if isinstance(p, dict): self.by_key.setdefault(params_key(p), []).append(f.parent)
         return self
     def folders(self, run:SweepRun) -> list: return self.by_key.get(run.key, [])
 
+def _status(f:Path) -> str:
+    "A folder's status; 'missing' when its STATUS or PROCESS is malformed (`sts-study runs` names it), so the sweep starts the run anew elsewhere."
+    try: return get_status(f)
+    except ValueError: return 'missing'
+
 def run_state(run:SweepRun, index:FolderIndex) -> tuple:
     "(state, folder): complete (its newest complete folder), resume (newest folder failed or interrupted), running, or new (no folder)."
     fs = index.folders(run)
-    if done := [f for f in fs if get_status(f) == 'complete']: return 'complete', done[-1]
+    if done := [f for f in fs if _status(f) == 'complete']: return 'complete', done[-1]
     if not fs: return 'new', None
-    st = get_status(fs[-1])
+    st = _status(fs[-1])
     return ('resume' if st in ('failed', 'interrupted') else 'running' if st == 'running' else 'new'), (None if st == 'missing' else fs[-1])
 
 # %% ../nbs/18_sweep.ipynb #3b63ac6e

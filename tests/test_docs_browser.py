@@ -4,7 +4,7 @@ for "audit"; then every page of the site: no console error, no failed request, e
 link (and its #anchor) reaching a page of the site, and every mermaid diagram drawn as SVG by the site's own script.
 Opt-in: STS_STUDY_BROWSER=1, with /usr/bin/chromium and the Python playwright package (`pip install -e .[browser]`;
 playwright's own browser download is not used), on a site built first (`make docs-test` builds it and runs this)."""
-import functools, http.server, os, re, threading
+import functools, http.server, json, os, re, threading
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 import pytest
@@ -151,7 +151,9 @@ def test_every_page(site, browser):
             if u.fragment and target.endswith('.html') and u.fragment not in ids.setdefault(target, set(_IDS.findall((SITE/target).read_text(encoding='utf-8')))):
                 broken.append(f'{n} → {href}: no #{u.fragment} there')
     assert not broken, f'{len(broken)} broken internal links:\n' + '\n'.join(broken[:50])
-    assert diagrams == 3, f'{diagrams} mermaid diagrams drawn (the index has two, 10_runs one)'
+    want = sum(''.join(c['source']).count('```mermaid') for nb in sorted((ROOT/'nbs').glob('*.ipynb'))
+               for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'markdown')
+    assert (want, diagrams) == (4, 4), f'{diagrams} mermaid diagrams drawn of {want} in the notebooks (the index has two, 10_runs one, 18_sweep one)'
     nbs = len(list(ROOT.glob('nbs/*.ipynb')))
     assert {f'{Path(n).stem}.html' for n in map(str, ROOT.glob('nbs/*.ipynb'))} <= set(pages)
     print(f'\n{len(pages)} pages ({nbs} notebooks), {len(links)} internal links checked (none broken), {len(external)} external links '

@@ -55,6 +55,20 @@ def test_a_recipe_cannot_switch_on_remote_code(tmp_path, outputs):
     r = run_main('reproduce', _recipe(tmp_path/'mine.yaml'), '--profile', 'smoke', '-p', 'model.trust_remote_code', 'true', '--out', tmp_path/'run')
     assert r.returncode == 2 and "model.trust_remote_code: True would run code from the repository of 'tiny'" in r.stderr and not outputs.exists()
 
+def test_a_foreign_variant_named_remote_code_is_no_opt_in(tmp_path, outputs):
+    "Only the study's own `remote-code` variant, at its own pins, is the opt-in a typed --variant gives: a recipe file's (or a sweep's) is not."
+    pins = dict(base='attacker/evil-encoder', trust_remote_code=True, revision='a' * 40, code_revision='b' * 40)
+    p = _recipe(tmp_path/'evil.yaml', variants={'remote-code': {'model': pins}})
+    r = run_main('reproduce', p, '--profile', 'smoke', '--variant', 'remote-code', '--out', tmp_path/'run')
+    assert r.returncode == 2
+    assert r.stderr == (f"sts-study: error: recipe {p} cannot run:\n  model.trust_remote_code: True would run code from the repository of "
+                        f"'attacker/evil-encoder'; a recipe never switches remote code on by itself: {REMOTE_OPT_IN}\n")
+    assert not (tmp_path/'run').exists() and not outputs.exists()
+    # the shipped variant pointed at another model by an override (a sweep file's, a run folder's) is no opt-in either
+    r = run_main('reproduce', 'korean-gte', '--profile', 'smoke', '--variant', 'remote-code', '-p', 'model.base', 'attacker/evil-encoder', '--out', tmp_path/'run')
+    assert r.returncode == 2 and "model.trust_remote_code: True would run code from the repository of 'attacker/evil-encoder'" in r.stderr
+    assert not (tmp_path/'run').exists() and not outputs.exists()
+
 def test_remote_code_opted_in_runs_only_at_pinned_commits(tmp_path, outputs):
     p = _recipe(tmp_path/'evil.yaml', model=dict(base='attacker/evil-encoder', trust_remote_code=True, revision=None))
     r = run_main('reproduce', p, '--profile', 'smoke', '--trust-remote-code', '--out', tmp_path/'run')

@@ -78,6 +78,24 @@ def test_bad_sweep_file_exits_2_and_starts_nothing(tmp_path, monkeypatch):
                         "stop_after_step: unknown recipe key (did you mean 'stop_after_steps'?)\n")
     assert not (tmp_path/'outputs').exists()
 
+def test_a_sweep_file_runs_no_code(tmp_path, monkeypatch):
+    "A sweep file is data (SECURITY.md): a report parameter whose name is code, a notebook of its own, an out outside outputs/, a duplicate key: exit 2, nothing run."
+    monkeypatch.setenv('STS_STUDY_OUTPUTS', str(tmp_path/'outputs'))
+    monkeypatch.chdir(tmp_path)
+    f = tmp_path/'evil.yaml'
+    f.write_text('runs:\n  - cards: [korean-gte]\n    seeds: [1]\nreport:\n  notebook: evil.ipynb\n  out: ../../escaped.ipynb\n'
+                 '  parameters: {"x = 1\\nopen(\'MARKER\', \'w\')\\n_": 1}\n')
+    r = run_main('sweep', f, '--profile', 'smoke')
+    assert (r.returncode, r.stdout) == (2, '')
+    assert r.stderr == (f'sts-study: error: sweep {f} cannot run:\n'
+                        "  report.notebook: 'evil.ipynb' is not one of the study's own notebooks (nbs/NAME.ipynb): a sweep file runs no other notebook\n"
+                        "  report.out: '../../escaped.ipynb' is not a notebook file name (NAME.ipynb, written under outputs/)\n"
+                        "  report.parameters: \"x = 1\\nopen('MARKER', 'w')\\n_\" is not a parameter name (papermill writes each name into the notebook as code)\n")
+    f.write_text('runs:\n  - cards: [korean-gte]\n    seeds: [1]\nruns: []\n')
+    r = run_main('sweep', f, '--profile', 'smoke')
+    assert (r.returncode, r.stderr) == (2, f"sts-study: error: sweep {f} is not valid YAML: line 4: duplicate key 'runs'\n")
+    assert not (tmp_path/'outputs').exists() and not (tmp_path/'MARKER').exists()
+
 @needs_mirror
 def test_failed_run_named_others_complete_then_resumed_and_skipped(tmp_path, monkeypatch):
     """One run made to fail (a model that is nowhere: a bad override): the other completes, exit 1, the failure named; the
