@@ -58,6 +58,8 @@ def test_readme_and_figures(site):
     figs = re.findall(r'\]\((docs/[^)]+\.png)\)', readme)
     assert figs == re.findall(r'\]\((docs/[^)]+\.png)\)', (ROOT/'README.md').read_text(encoding='utf-8')) and figs
     assert all((dst/f).read_bytes() == (ROOT/f).read_bytes() for f in figs)
+    # the README links SECURITY.md: staged beside it, as a page of the site
+    assert '[SECURITY.md](SECURITY.md)' in readme and (dst/'SECURITY.md').read_bytes() == (ROOT/'SECURITY.md').read_bytes()
 
 def test_api_page(site):
     "api/train.md: run_recipe's entry has its signature, docstring and show_doc's table (type, default, docments comment per parameter)."

@@ -194,6 +194,7 @@ TOC = """
 :hidden:
 :caption: Results and reference
 README
+SECURITY
 api/index
 command-line
 ```
@@ -216,6 +217,7 @@ def stage(dst:Path):
     nbformat.write(index, dst/'index.ipynb')
     readme = (ROOT/'README.md').read_text(encoding='utf-8')
     (dst/'README.md').write_text(re.sub(r'\]\(nbs/([^)]+\.ipynb)', r'](\1', readme), encoding='utf-8')
+    shutil.copy2(ROOT/'SECURITY.md', dst/'SECURITY.md')  # the README links it: the threat model, a page of the site too
     for fig in sorted(set(re.findall(r'\]\((docs/[^)]+\.(?:png|svg))\)', readme))):
         (dst/fig).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(ROOT/fig, dst/fig)
     mods = [(m, n) for n, m in modules.items() if m]
@@ -233,4 +235,4 @@ def stage(dst:Path):
 if __name__ == '__main__':
     dst = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT/'_proc'
     order = stage(dst)
-    print(f'staged {len(order) + 1} notebooks, the README, {len(list((dst/"api").glob("*.md"))) - 1} API pages and the CLI page in {dst}')
+    print(f'staged {len(order) + 1} notebooks, the README, SECURITY.md, {len(list((dst/"api").glob("*.md"))) - 1} API pages and the CLI page in {dst}')
