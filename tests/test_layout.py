@@ -6,11 +6,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 def _numbers() -> dict:
-    "module → the number of the notebook it is exported from (read from the module's 'File to edit' header)."
+    "module → the (number, letter) of the notebook it is exported from (read from the module's 'File to edit' header): 06a sits between 06 and 07."
     out = {}
     for f in (ROOT/'sts_study').glob('*.py'):
-        m = re.search(r'File to edit: \.\./nbs/(\d+)_\w+\.ipynb', f.read_text())
-        if m: out[f.stem] = int(m.group(1))
+        m = re.search(r'File to edit: \.\./nbs/(\d+)([a-z]?)_\w+\.ipynb', f.read_text())
+        if m: out[f.stem] = (int(m.group(1)), m.group(2))
     return out
 
 def _imports(f:Path) -> set:
