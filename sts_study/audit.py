@@ -10,17 +10,17 @@ import csv, math, re
 from pathlib import Path
 from .card import Card, CardError, parse_card, log_values, card_provenance, card_text
 from .tables import md_table
+from .losses import loss_target, label_problems
 from .train import FIT_DEFAULTS, epoch_plan
 from .infer import evidence, CannotTell
 
 
 # %% auto #0
-__all__ = ['FIRES', 'CLEAR', 'UNKNOWN', 'SYMBOLS', 'FIT_IGNORES', 'LABEL_COLUMNS', 'LOSS_TARGETS', 'WRAPPERS', 'VERSIONS',
-           'CHECKS', 'WRITERS', 'COLUMNS', 'NotSentenceTransformersCard', 'verdict', 'hp_line', 'log_line', 'locate',
-           'log_extent', 'fit_defaults', 'hidden_line', 'check_writer', 'typed_num', 'label_facts', 'check_labels',
-           'check_consumption', 'check_selection', 'check_stopped', 'check_eval_on_train', 'check_reproducibility',
-           'is_st_card', 'st_card', 'audit_card', 'audit_markdown', 'audit_row', 'audit_table', 'corpus_cards',
-           'audit_doc', 'write_audit_doc']
+__all__ = ['FIRES', 'CLEAR', 'UNKNOWN', 'SYMBOLS', 'FIT_IGNORES', 'LABEL_COLUMNS', 'VERSIONS', 'CHECKS', 'WRITERS', 'COLUMNS',
+           'NotSentenceTransformersCard', 'verdict', 'hp_line', 'log_line', 'locate', 'log_extent', 'fit_defaults',
+           'hidden_line', 'check_writer', 'typed_num', 'label_facts', 'check_labels', 'check_consumption',
+           'check_selection', 'check_stopped', 'check_eval_on_train', 'check_reproducibility', 'is_st_card', 'st_card',
+           'audit_card', 'audit_markdown', 'audit_row', 'audit_table', 'corpus_cards', 'audit_doc', 'write_audit_doc']
 
 # %% ../nbs/16_audit.ipynb #au000007
 FIRES, CLEAR, UNKNOWN = 'fires', 'clear', 'cannot tell'
@@ -155,19 +155,6 @@ def check_writer(c:Card, inferred:dict|None=None, # a recipe's `optimizer.inferr
 # %% ../nbs/16_audit.ipynb #au000018
 LABEL_COLUMNS = ('label', 'labels', 'score', 'scores')
 
-LOSS_TARGETS = {  # what a loss does with the label column: its kind and, for scores, the range it expects
-    'CosineSimilarityLoss': ('score', (0.0, 1.0)),  # MSE between the cosine and the label: a similarity in [0, 1]
-    'CoSENTLoss': ('order', None), 'AnglELoss': ('order', None),  # only the order of the scores counts
-    'SoftmaxLoss': ('class', None), 'BatchAllTripletLoss': ('class', None), 'BatchHardTripletLoss': ('class', None),
-    'BatchSemiHardTripletLoss': ('class', None), 'BatchHardSoftMarginTripletLoss': ('class', None),
-    'ContrastiveLoss': ('binary', (0, 1)), 'OnlineContrastiveLoss': ('binary', (0, 1)),
-    'MSELoss': ('embedding', None), 'MarginMSELoss': ('margin', None), 'DistillKLDivLoss': ('margin', None),
-    **{n: ('none', None) for n in ('MultipleNegativesRankingLoss', 'CachedMultipleNegativesRankingLoss', 'MultipleNegativesSymmetricRankingLoss',
-                                   'CachedMultipleNegativesSymmetricRankingLoss', 'GISTEmbedLoss', 'CachedGISTEmbedLoss', 'MegaBatchMarginLoss',
-                                   'TripletLoss', 'DenoisingAutoEncoderLoss', 'ContrastiveTensionLoss', 'ContrastiveTensionLossInBatchNegatives')}}
-
-WRAPPERS = ('MatryoshkaLoss', 'Matryoshka2dLoss', 'AdaptiveLayerLoss')
-
 def typed_num(s:str):
     "A printed number as int or float ('0' → 0, '0.68' → 0.68); else the string."
     s = str(s).strip()
@@ -189,12 +176,6 @@ def label_facts(d:dict, # a dataset of a parsed card
     ty = st.get('type') or ('int' if samples and all(isinstance(v, int) for v in samples) else 'float' if samples and all(isinstance(v, (int, float)) for v in samples) else None)
     return dict(column=col, type=ty, classes=classes, min=rng.get('min'), max=rng.get('max'), samples=samples)
 
-def _loss_kind(d:dict) -> tuple:
-    "(loss name, kind, range): a wrapper (MatryoshkaLoss) judged by the loss it wraps."
-    name = d.get('loss')
-    if name in WRAPPERS and isinstance((d.get('loss_params') or {}).get('loss'), str): name = d['loss_params']['loss']
-    return (name,) + LOSS_TARGETS.get(name, (None, None))
-
 def _label_verdict(d:dict) -> tuple:
     "(verdict, one line, values) for one training dataset's labels against its loss; a loss of the card's own script (`__main__.X`) cannot be judged by the library's."
     v, line, vals = _library_label_verdict(d)
@@ -205,7 +186,7 @@ def _label_verdict(d:dict) -> tuple:
 
 def _library_label_verdict(d:dict) -> tuple:
     "(verdict, one line, values) for one training dataset's labels against its loss, the loss being the library's."
-    name, kind, rng = _loss_kind(d)
+    name, kind, rng = loss_target(d.get('loss'), d.get('loss_params'))
     f = label_facts(d)
     if name is None: return UNKNOWN, 'the card names no loss', {}
     if kind is None: return UNKNOWN, f'{name}: a loss the audit does not know', dict(loss=name)
@@ -230,10 +211,10 @@ def _library_label_verdict(d:dict) -> tuple:
             return CLEAR, f"{name} takes class ids; `{f['column']}` is int ({shown})", vals
         return FIRES, f"{name} takes integer class ids but `{f['column']}` is {f['type']} ({shown})", vals
     if f['type'] == 'int' and len(cls) > 2:
-        what = f"outside its target range [{rng[0]:g}, {rng[1]:g}] and " if rng and (hi > rng[1] or lo < rng[0]) else ''
+        what = f"outside its target range [{rng[0]:g}, {rng[1]:g}] and " if label_problems(name, [lo, hi]) else ''
         return FIRES, (f"{name} is given integer class ids {', '.join(map(str, cls))} ({shown}) as similarity targets: "
                        f"{what}class ids are not similarities"), vals
-    if rng and lo is not None and (lo < rng[0] or hi > rng[1]):
+    if lo is not None and label_problems(name, [lo, hi]):
         return FIRES, f"{name} expects targets in [{rng[0]:g}, {rng[1]:g}]; `{f['column']}` spans {lo:g} to {hi:g} ({shown})", vals
     if lo is None: return UNKNOWN, f"{name}: the card shows no `{f['column']}` values (no statistics, no samples)", vals
     if f['type'] == 'int': return CLEAR, f"{name} is given binary labels {', '.join(map(str, seen))} ({shown}): the two ends of its target range", vals

@@ -13,24 +13,22 @@ import yaml
 from .card import Card, read_card, card_provenance, log_values, loss_log
 from .data import load_data, load_dataset, describe_source
 from .sources import load_registry, file_status
-from .recipe import Recipe, recipe_problems, unknown_args, TRAIN_KEYS
+from .recipe import Recipe, recipe_problems, unknown_args, TRAIN_KEYS, remote_code_class
 
 # %% auto #0
-__all__ = ['POOLING', 'remote_code_class', 'model_from_card', 'reachable_sources', 'identify_dataset', 'card_args',
+__all__ = ['POOLING', 'card_architecture', 'model_from_card', 'reachable_sources', 'identify_dataset', 'card_args',
            'recipe_from_card', 'conversion_problems']
 
 # %% ../nbs/14_from_card.ipynb #fc000007
 POOLING = {'cls_token': 'cls', 'mean_tokens': 'mean', 'max_tokens': 'max', 'mean_sqrt_len_tokens': 'mean_sqrt_len', 'weightedmean_tokens': 'weightedmean', 'lasttoken': 'lasttoken'}
 
-def remote_code_class(c:Card) -> str|None:
-    "The model class the card's architecture names when transformers does not implement it (the model ran its repository's own code); else None."
-    import transformers
-    cls = re.search(r"Transformer model: (\w+)|'architecture': '(\w+)'", c.architecture)
-    cls = (cls.group(1) or cls.group(2)) if cls else None
-    return cls if cls and not hasattr(transformers, cls) else None
+def card_architecture(c:Card) -> dict:
+    "What a card's architecture shows of the model's transformers config: {'architectures': [class]} ({} when it names none); `recipe.remote_code_class` reads it."
+    m = re.search(r"Transformer model: (\w+)|'architecture': '(\w+)'", c.architecture)
+    return {'architectures': [m.group(1) or m.group(2)]} if m else {}
 
 def model_from_card(c:Card) -> dict:
-    "The recipe's `model` section from a card (base None when the card names none); trust_remote_code always false (see `remote_code_class`)."
+    "The recipe's `model` section from a card (base None when the card names none); trust_remote_code always false (see `card_architecture`)."
     base = c.base_model if c.base_model and c.base_model.lower() != 'unknown' else None
     m = re.search(r"pooling_mode_(\w+)': True", c.architecture)
     return dict(base=base, revision=c.revision, trust_remote_code=False,
@@ -173,7 +171,7 @@ def recipe_from_card(card:Card|Path|str, # a parsed card or a card file
         elif e.get('data') is None: unresolved.append((f'{sec}.data', f"the card's {e['name']} pairs are in no data the study can reach"))
     model = model_from_card(c)
     if model['base'] is None: unresolved.append(('model.base', 'the card names no base model (trained from scratch or a local copy)'))
-    if (cls := remote_code_class(c)): unresolved.append(('model.trust_remote_code', f"needs remote code (class {cls} is not in transformers): the recipe says false; "
+    if (cls := remote_code_class(card_architecture(c))): unresolved.append(('model.trust_remote_code', f"needs remote code (class {cls} is not in transformers): the recipe says false; "
                                                          "--trust-remote-code runs it, at a pinned model.revision and model.code_revision, if you trust that code"))
     args, dropped = card_args(c, keep_unknown)
     epochs = args.get('num_train_epochs')

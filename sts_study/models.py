@@ -16,7 +16,8 @@ from .settings import Settings, get_settings
 
 # %% auto #0
 __all__ = ['CPU_MODEL', 'STAND_IN_FILE', 'SPECIAL_TOKENS', 'TINY', 'ARCHITECTURES', 'stand_ins', 'ResolvedModel', 'resolve_model',
-           'load_model', 'train_tokenizer', 'random_model', 'tiny_model', 'q4_0', 'q4_targets', 'derive_q4_stand_in']
+           'load_model', 'train_tokenizer', 'random_model', 'tiny_model', 'transformer_folder', 'q4_0', 'q4_targets',
+           'derive_q4_stand_in']
 
 # %% ../nbs/03_models.ipynb #c0d3m006
 CPU_MODEL = 'intfloat/multilingual-e5-small'  # the `cpu` profile's base model: a small public multilingual encoder
@@ -154,6 +155,13 @@ def tiny_model(texts:list, # the run's training text: the tokenizer is trained o
     "The smoke profile's encoder: a random 2-layer BERT (hidden 32) with a WordPiece tokenizer trained on `texts`."
     return random_model(train_tokenizer(texts), 'bert', TINY, seed, max_seq_length)
 
+# %% ../nbs/03_models.ipynb #c0d3m0f2
+def transformer_folder(folder:Path|str, # a sentence-transformers model folder (or a plain transformers one)
+                      ) -> Path:
+    "The folder of the model's Transformer module inside a sentence-transformers folder: the first module's path in modules.json (the folder itself without one)."
+    folder, mods = Path(folder), Path(folder)/'modules.json'
+    return folder/(json.loads(mods.read_text())[0].get('path', '') if mods.exists() else '')
+
 # %% ../nbs/03_models.ipynb #90d110c0
 def q4_0(w:torch.Tensor, # a 2-D weight (rows × columns, columns a multiple of 32)
         ) -> torch.Tensor:
@@ -197,8 +205,7 @@ def _derive_q4(r:ResolvedModel, dest:Path, stands_in_for:str|None) -> dict:
     import shutil, datetime
     from safetensors.torch import load_file, save_file
     st = SentenceTransformer(r.path, device='cpu')
-    mods = Path(r.path, 'modules.json')  # the Transformer module's folder inside the sentence-transformers folder
-    sub = json.loads(mods.read_text())[0].get('path', '') if mods.exists() else ''
+    sub = transformer_folder(r.path).relative_to(r.path)
     wfile = Path(r.path, sub, 'model.safetensors')
     if not wfile.exists(): raise FileNotFoundError(f'{wfile}: Q4_0 derivation reads safetensors weights')
     shutil.copytree(r.path, dest)

@@ -14,11 +14,12 @@ from transformers import TrainerCallback
 from .settings import get_settings
 from .sources import get_source, file_status
 from .data import data_spec, describe_source, load_data
-from .models import ARCHITECTURES, resolve_model, random_model, train_tokenizer
-from .recipe import Recipe, RecipeError, load_recipe, check_recipe, training_args
+from .models import ARCHITECTURES, resolve_model, random_model, train_tokenizer, transformer_folder
+from .losses import label_misuse
+from .recipe import Recipe, RecipeError, load_recipe, check_recipe, training_args, remote_code_problem
 from .card import read_card
 from .train import (build_train_data, build_model, build_losses, build_evaluation, build_args, build_optimizers, build_trainer,
-                    card_run, check_labels, resume_point, restore, train, EvalAt, seed_everything, model_source, versions, git_commit)
+                    card_run, resume_point, restore, train, EvalAt, seed_everything, model_source, versions, git_commit)
 
 # %% auto #0
 __all__ = ['GPUS', 'MFU_ASSUMED', 'STEP_OVERHEAD_S', 'GPU_RESERVED_GB', 'SHAPES_FILE', 'SCRIPTS', 'CONVERTED', 'bench_mfu',
@@ -69,9 +70,7 @@ def _hub_reachable(timeout:float=3.0) -> bool:
 
 def _st_config(folder:Path) -> Path|None:
     "The transformers config.json of a (sentence-transformers) model folder."
-    mods = folder/'modules.json'
-    sub = json.loads(mods.read_text())[0].get('path', '') if mods.exists() else ''
-    return next((p for p in (folder/sub/'config.json', folder/'config.json') if p.exists()), None)
+    return next((p for p in (transformer_folder(folder)/'config.json', folder/'config.json') if p.exists()), None)
 
 def model_config(r:Recipe) -> dict:
     "The recipe's base model: its config, where it came from, whether its weights are at hand, and its folder (if any)."
@@ -101,11 +100,8 @@ def model_config(r:Recipe) -> dict:
 # %% ../nbs/18_preflight.ipynb #956b1bb2
 def model_problems(r:Recipe, mc:dict) -> list:
     "Why the recipe's model cannot run as configured: remote code without the opt-in; max_seq_length over the positions."
-    from transformers import CONFIG_MAPPING
-    cfg, out = mc['config'], []
-    if cfg.get('model_type') not in CONFIG_MAPPING and cfg.get('auto_map') and not r.model.trust_remote_code:
-        out.append(f"model.trust_remote_code: {mc['base']} is a {cfg.get('model_type')!r} model whose class is the repository's own code "
-                   f"({', '.join(cfg.get('architectures') or [])}); it runs only with the command line's opt-in (--trust-remote-code on reproduce or train, or card K's own --variant remote-code)")
+    cfg = mc['config']
+    out = [p] if (p := remote_code_problem(vars(r.model), r.variant, bool(r.model.trust_remote_code), cfg)) else []  # the loaded recipe's switch: only the opt-in let it through
     pos, msl = cfg.get('max_position_embeddings'), r.model.max_seq_length
     if pos and msl and msl > pos:
         out.append(f"model.max_seq_length: {msl} is above {mc['base']}'s {pos} positions (max_position_embeddings): inputs that long cannot be embedded")
@@ -353,7 +349,7 @@ def prepare(r:Recipe, mc:dict, tok, stats:dict, work:Path, steps:int=3, seed:int
     seed_everything(seed)
     data = build_train_data(r2, seed)
     model = build_model(r2, 'cpu', seed, data) if mc['weights_at_hand'] else _random_at_shape(r, mc, tok, seed)
-    notes = check_labels(r2, data)
+    notes = label_misuse(r2.train, data, r2.allow_label_misuse)
     return dict(r2=r2, made=made, data=data, model=model, notes=notes, loss=build_losses(r2, model, data), ev=build_evaluation(r2))
 
 def run_steps(p:dict, # `prepare`

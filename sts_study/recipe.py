@@ -5,22 +5,23 @@ cpu, smoke), variants (the study's fixes) and the mapping of the cards' 2024 tra
 
 # %% ../nbs/06_recipe.ipynb #abdf46c5
 from __future__ import annotations
-import copy, dataclasses, difflib
+import copy, dataclasses, re
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 import yaml
 from .settings import PROFILES, check_profile
 from .data import data_spec, read_text, DataError, FILE_FORMATS
+from .tables import near as _near
+from .losses import loss_problems
 
 # %% auto #0
-__all__ = ['RECIPES', 'CARDS', 'SECTIONS', 'MAX_YAML_VALUES', 'ENGINE_KEYS', 'ARG_MAP', 'VALUE_RULES', 'CONVERTERS', 'WRAPPERS',
-           'LOSS_PARAMS_RENAMED', 'TRAIN_KEYS', 'CHOICES', 'SCHEDULE_KEYS', 'CARD_ID', 'COMMIT', 'ENGINE_ARGS',
-           'HONOURED_ARGS', 'INFERRED_KEYS', 'RecipeError', 'ModelSpec', 'TrainSet', 'EvalSet', 'Optimizer', 'StopRule',
-           'Recipe', 'AliasBomb', 'BoundedLoader', 'StrictLoader', 'load_yaml', 'load_recipe', 'remote_code_problem',
-           'today_defaults', 'unknown_args', 'training_args', 'known_losses', 'loss_callables', 'loss_callable',
-           'loss_problems', 'data_problem', 'schedule_problems', 'guard_problems', 'inferred_problems',
-           'recipe_problems', 'check_recipe']
+__all__ = ['RECIPES', 'CARDS', 'SECTIONS', 'MAX_YAML_VALUES', 'ENGINE_KEYS', 'ARG_MAP', 'VALUE_RULES', 'CONVERTERS', 'TRAIN_KEYS',
+           'CHOICES', 'SCHEDULE_KEYS', 'CARD_ID', 'COMMIT', 'ENGINE_ARGS', 'HONOURED_ARGS', 'INFERRED_KEYS',
+           'RecipeError', 'ModelSpec', 'TrainSet', 'EvalSet', 'Optimizer', 'StopRule', 'Recipe', 'AliasBomb',
+           'BoundedLoader', 'StrictLoader', 'load_yaml', 'load_recipe', 'remote_code_class', 'remote_code_problem',
+           'today_defaults', 'unknown_args', 'training_args', 'data_problem', 'schedule_problems', 'guard_problems',
+           'inferred_problems', 'recipe_problems', 'check_recipe']
 
 # %% ../nbs/06_recipe.ipynb #84ef01b5
 RECIPES = Path(str(files('sts_study')/'recipes'))
@@ -103,8 +104,6 @@ def _typed(cls, d, key:str, problems:list):
     for k in d:
         if k not in names: problems.append(f"{key}.{k}: unknown key of {SECTIONS[cls]}{_near(k, names)}")
     return cls(**{k: v for k, v in d.items() if k in names})
-
-def _near(k, known): return ''.join(f" (did you mean {m!r}?)" for m in difflib.get_close_matches(k, list(known), n=1, cutoff=0.75))
 
 @dataclass
 class Recipe:
@@ -246,15 +245,30 @@ def load_recipe(card:str, # card id (korean-gte, hebrew-mbert) or the path of a 
 
 ENGINE_KEYS = ('profile', 'variant', 'variants', 'source')  # Recipe fields that load_recipe sets itself
 
-def remote_code_problem(model, # the merged recipe's `model` section
+# %% ../nbs/06_recipe.ipynb #rc000002
+def remote_code_class(config:dict, # a transformers config (model_type, architectures, auto_map), or what a card shows of one: {'architectures': [class]}
+                     ) -> str|None:
+    "The model's class when transformers does not implement it, so that only its repository's own code runs it; None when transformers does."
+    import transformers
+    from transformers import CONFIG_MAPPING
+    archs = config.get('architectures') or []
+    if 'model_type' not in config: return next((a for a in archs if not hasattr(transformers, a)), None)
+    if config['model_type'] in CONFIG_MAPPING or not config.get('auto_map'): return None
+    return ', '.join(archs) or config['model_type']
+
+def remote_code_problem(model, # the recipe's `model` section: a mapping with base and trust_remote_code (anything else: off)
                         variant:str|None, # the study's own recipe's variant (None for a recipe file from elsewhere, or one whose model an override changed)
-                        opted_in:bool, # the command line's --trust-remote-code
+                        opted_in:bool, # the command line's --trust-remote-code (the preflight: the loaded recipe's switch, which only the opt-in lets through)
+                        config:dict|None=None, # the model's transformers config, when known (the preflight)
                        ) -> str|None:
-    "Why the recipe's model.trust_remote_code cannot be honoured: only the command line switches remote code on (--trust-remote-code, or the study's own variant named remote-code, at its pinned commits)."
+    "Why the model's remote code cannot run as asked: a recipe switching it on by itself, or a model of its repository's own code with the switch off."
     v = model.get('trust_remote_code', False) if isinstance(model, dict) else False
-    if v is False or v is None or opted_in or 'remote-code' in (variant or '').split('+'): return None
-    return (f"model.trust_remote_code: {v!r} would run code from the repository of {model.get('base')!r}; a recipe never switches remote code on by itself: "
-            "pass --trust-remote-code (or --variant remote-code) on the command line if you trust that code")
+    if v is not False and v is not None and not (opted_in or 'remote-code' in (variant or '').split('+')):
+        return (f"model.trust_remote_code: {v!r} would run code from the repository of {model.get('base')!r}; a recipe never switches remote code on by itself: "
+                "pass --trust-remote-code (or --variant remote-code) on the command line if you trust that code")
+    if config is None or v or not remote_code_class(config): return None
+    return (f"model.trust_remote_code: {model.get('base')} is a {config.get('model_type')!r} model whose class is the repository's own code "
+            f"({', '.join(config.get('architectures') or [])}); it runs only with the command line's opt-in (--trust-remote-code on reproduce or train, or card K's own --variant remote-code)")
 
 # %% ../nbs/06_recipe.ipynb #7b7386dd
 ARG_MAP = {  # the cards' (transformers 4.x) argument → how today's (transformers 5) takes it; an argument not named here is kept
@@ -318,65 +332,9 @@ def training_args(r:Recipe) -> dict:
     return out
 
 # %% ../nbs/06_recipe.ipynb #v4l1d002
-import difflib, inspect, re
-from functools import lru_cache
 CONVERTERS = ('triplets', 'pairs', 'entailment-pairs', 'sts', 'none')  # NLI → triplets, labelled pairs, (anchor, positive) pairs; STS → (sentence1, sentence2, label); columns as given
-WRAPPERS = ('MatryoshkaLoss', 'Matryoshka2dLoss', 'AdaptiveLayerLoss')  # losses around another: loss_params {loss: <name>, loss_params: {...}, ...}
-LOSS_PARAMS_RENAMED = {'SoftmaxLoss': {'sentence_embedding_dimension': 'embedding_dimension'}}  # 3.x card name → today's
 TRAIN_KEYS = tuple(f.name for f in dataclasses.fields(TrainSet))  # found: where a converted card's data was identified
 
-@lru_cache(maxsize=None)
-def known_losses() -> dict:
-    "Every loss sentence-transformers exports: name → class."
-    import torch
-    from sentence_transformers.sentence_transformer import losses
-    return {n: c for n in dir(losses) if isinstance(c := getattr(losses, n), type) and issubclass(c, torch.nn.Module)}
-
-@lru_cache(maxsize=None)
-def loss_callables() -> dict:
-    "A loss parameter that names a class or function → {each name a recipe may give: the object}, looked up on fixed modules (never imported from the recipe's text)."
-    import torch
-    from sentence_transformers import util
-    from sentence_transformers.sentence_transformer import losses
-    nn_losses = {n: getattr(torch.nn.modules.loss, n) for n in torch.nn.modules.loss.__all__ if n.endswith('Loss')}
-    mods = {'Identity': 'linear', 'Sigmoid': 'activation', 'Tanh': 'activation', 'ReLU': 'activation'}
-    metrics = ('TripletDistanceMetric', 'SiameseDistanceMetric', 'BatchHardTripletLossDistanceFunction')
-    return {'loss_fct': {**{f'torch.nn.modules.loss.{n}': c for n, c in nn_losses.items()}, **{f'torch.nn.{n}': c for n, c in nn_losses.items()}},
-            'cos_score_transformation': {f'torch.nn.{w}{n}': getattr(torch.nn, n) for n, m in mods.items() for w in ('', f'modules.{m}.')},
-            'similarity_fct': {n: getattr(util, n) for n in ('cos_sim', 'pytorch_cos_sim', 'dot_score', 'manhattan_sim', 'euclidean_sim', 'pairwise_cos_sim',
-                                                             'pairwise_dot_score', 'pairwise_manhattan_sim', 'pairwise_euclidean_sim', 'pairwise_angle_sim')},
-            'distance_metric': {f'{c}.{a}': getattr(getattr(losses, c), a) for c in metrics for a in vars(getattr(losses, c)) if not a.startswith('_')}}
-
-def loss_callable(param:str, # a key of `loss_callables()`: loss_fct, cos_score_transformation, similarity_fct, distance_metric
-                  value:str, # the name as the card prints it, e.g. torch.nn.modules.loss.MSELoss
-                  loss:str='', # the loss's class name (a bare distance_metric, EUCLIDEAN, is its own loss's)
-                 ):
-    "The class or function `value` names for `param` (None when it is not an allowed name)."
-    if param == 'distance_metric' and '.' not in value: value = f"{'TripletDistanceMetric' if 'Triplet' in loss else 'SiameseDistanceMetric'}.{value}"
-    return loss_callables()[param].get(value)
-
-def _allowed(param:str) -> str:
-    "The allowed names of `param`, for a message (loss_fct: each torch.nn loss once)."
-    names = loss_callables()[param]
-    return ', '.join(n for n in names if not (param == 'loss_fct' and n.startswith('torch.nn.') and not n.startswith('torch.nn.modules.'))) + (' (or torch.nn.NAME)' if param == 'loss_fct' else '')
-
-def loss_problems(key:str, # where the loss is in the recipe, e.g. train[korsts]
-                  name, params:dict|None) -> list:
-    "Problems of a loss name and its parameters against the loss's signature (wrapped losses checked too)."
-    L = known_losses()
-    if name not in L: return [f"{key}.loss: {name!r} is not a sentence-transformers loss{_near(str(name), L)}"]
-    sig = [p for p in inspect.signature(L[name].__init__).parameters if p not in ('self', 'model')]
-    out, params = [], params or {}
-    if not isinstance(params, dict): return [f"{key}.loss_params: a mapping of {name}'s parameters, not {params!r}"]
-    for k in params:
-        if name in WRAPPERS and k == 'loss_params': continue
-        if LOSS_PARAMS_RENAMED.get(name, {}).get(k, k) not in sig: out.append(f"{key}.loss_params.{k}: not a parameter of {name} ({', '.join(sig)}){_near(k, sig)}")
-        elif k in loss_callables() and (not isinstance(params[k], str) or loss_callable(k, params[k], name) is None):
-            out.append(f"{key}.loss_params.{k}: {params[k]!r} is not an allowed name; allowed: {_allowed(k)}")
-    if name in WRAPPERS:
-        if not isinstance(params.get('loss'), str): out.append(f"{key}.loss_params.loss: {name} wraps another loss: name it, e.g. loss: MultipleNegativesRankingLoss")
-        else: out += loss_problems(f'{key}.loss_params', params['loss'], params.get('loss_params'))
-    return out
 CHOICES = {'args.batch_sampler': ('batch_sampler', 'no_duplicates', 'group_by_label'),
            'args.multi_dataset_batch_sampler': ('round_robin', 'proportional'),
            'optimizer.builder': ('fit', 'trainer'), 'select': ('last', 'best_on_dev')}

@@ -4,10 +4,10 @@
 
 # %% ../nbs/01_tables.ipynb #tb000003
 from __future__ import annotations
-import html, re
+import difflib, html, re
 
 # %% auto #0
-__all__ = ['format_table', 'md_table', 'md_text', 'md_code']
+__all__ = ['format_table', 'md_table', 'md_text', 'md_code', 'near']
 
 # %% ../nbs/01_tables.ipynb #tb000006
 def format_table(rows:list, # list of dicts with the same keys
@@ -45,3 +45,10 @@ def md_code(v, # any value: its str() is written
     s = ' '.join(str(v).splitlines())
     fence = '`' * (max((len(m) for m in re.findall('`+', s)), default=0) + 1)
     return f"{fence}{' ' if s.startswith('`') or s.endswith('`') else ''}{s}{' ' if s.startswith('`') or s.endswith('`') else ''}{fence}"
+
+# %% ../nbs/01_tables.ipynb #tb000015
+def near(k:str, # the name given
+         known, # the names known (any iterable of strings)
+        ) -> str:
+    "' (did you mean X?)' for the known name closest to `k` (difflib, cutoff 0.75); '' when none is close."
+    return ''.join(f" (did you mean {m!r}?)" for m in difflib.get_close_matches(k, list(known), n=1, cutoff=0.75))

@@ -18,16 +18,17 @@ from .sources import UNPINNED_SEEN
 from .data import load_data, nli_to_triplets, nli_to_pairs, nli_to_entailment_pairs, dataset_stats, describe_source
 from .models import load_model, resolve_model, random_model, train_tokenizer, TINY
 from .metrics import sts_evaluator, evaluate, cached_evaluate, build_evaluator
-from .recipe import Recipe, EvalSet, Optimizer, load_recipe, training_args, check_recipe, known_losses, loss_callables, loss_callable, LOSS_PARAMS_RENAMED, WRAPPERS
+from .losses import make_loss, label_misuse
+from .recipe import Recipe, EvalSet, Optimizer, load_recipe, training_args, check_recipe
 
 # %% auto #0
 __all__ = ['RESUME_FILE', 'FIT_DEFAULTS', 'FIT_SCHEDULERS', 'train_texts', 'build_model', 'model_source', 'build_train_data',
-           'check_labels', 'make_loss', 'build_losses', 'CountingTrainer', 'CSVLog', 'write_csv', 'write_progress',
-           'Progress', 'RunInterrupted', 'signals_to', 'Preemption', 'StopAfter', 'use_fused', 'fit_t_total',
-           'fit_optimizers', 'EvalAtEpochEnd', 'BestOnDev', 'epoch_plan', 'card_run', 'compressed_plan', 'card_step',
-           'compress_lr', 'EvalAt', 'pick_device', 'versions', 'git_commit', 'seed_everything', 'build_evaluation',
-           'zero_shot', 'build_args', 'build_optimizers', 'build_trainer', 'whole_checkpoint', 'resume_point',
-           'restore', 'train', 'final_evaluation', 'run_record', 'save_whole', 'run_recipe', 'lr_schedule']
+           'build_losses', 'CountingTrainer', 'CSVLog', 'write_csv', 'write_progress', 'Progress', 'RunInterrupted',
+           'signals_to', 'Preemption', 'StopAfter', 'use_fused', 'fit_t_total', 'fit_optimizers', 'EvalAtEpochEnd',
+           'BestOnDev', 'epoch_plan', 'card_run', 'compressed_plan', 'card_step', 'compress_lr', 'EvalAt',
+           'pick_device', 'versions', 'git_commit', 'seed_everything', 'build_evaluation', 'zero_shot', 'build_args',
+           'build_optimizers', 'build_trainer', 'whole_checkpoint', 'resume_point', 'restore', 'train',
+           'final_evaluation', 'run_record', 'save_whole', 'run_recipe', 'lr_schedule']
 
 # %% ../nbs/07_train.ipynb #bb323b8d
 def train_texts(data:DatasetDict) -> list:
@@ -80,41 +81,6 @@ def build_train_data(r:Recipe, seed:int=42) -> DatasetDict:
         else: raise ValueError(f"train[{t.name}]: unknown convert {conv!r} (triplets, pairs, entailment-pairs, sts, none)")
         out[t.name] = _limit(ds, t.limit)
     return DatasetDict(out)
-
-def check_labels(r:Recipe, data:DatasetDict) -> list:
-    "Warnings for CosineSimilarityLoss labels outside [0, 1]; an error unless the recipe allows it."
-    notes = []
-    for t in r.train:
-        if t.loss != 'CosineSimilarityLoss': continue
-        ds = data[t.name]
-        lab = np.asarray(ds['label' if 'label' in ds.column_names else 'score'], dtype=float)
-        if lab.min() < 0 or lab.max() > 1:
-            msg = (f"{t.name}: CosineSimilarityLoss with labels in [{lab.min():g}, {lab.max():g}], outside cosine's [0, 1] target range "
-                   f"(label_map {t.label_map!r}); {int((lab > 1).sum()):,} of {len(lab):,} targets are unreachable")
-            if not r.allow_label_misuse: raise ValueError(msg + '. Map the labels (label_map: graded) or set allow_label_misuse: true to reproduce a card that did this.')
-            notes.append('label misuse: ' + msg)
-    return notes
-
-def make_loss(name:str, # a sentence-transformers loss class, e.g. CoSENTLoss
-              params:dict|None, # its parameters as a card prints them
-              model, # the SentenceTransformer being trained
-              data:Dataset|None=None, # the dataset it trains on (SoftmaxLoss's number of labels)
-             ):
-    "A sentence-transformers loss built from a card's printed parameters (a class or function a parameter names: from `loss_callables`' allowlist only)."
-    cls, p = known_losses()[name], {LOSS_PARAMS_RENAMED.get(name, {}).get(k, k): v for k, v in (params or {}).items()}
-    if name in WRAPPERS: p['loss'] = make_loss(p['loss'], p.pop('loss_params', None), model, data)
-    for k, v in list(p.items()):
-        if not isinstance(v, str): continue
-        if k in loss_callables():
-            if (f := loss_callable(k, v, name)) is None: raise ValueError(f"{name}.{k}: {v!r} is not an allowed name (recipe.loss_callables)")
-            p[k] = f() if k in ('loss_fct', 'cos_score_transformation') else f
-        elif k == 'guide':  # cards print the guide model as SentenceTransformer('<id>')
-            m = re.fullmatch(r"SentenceTransformer\('(.+)'\)", v)
-            p[k] = load_model(resolve_model(m.group(1) if m else v), device=model.device.type)
-    if name == 'SoftmaxLoss':
-        p.setdefault('embedding_dimension', model.get_embedding_dimension())
-        if 'num_labels' not in p and data is not None: p['num_labels'] = len(set(data['label']))
-    return cls(model, **p)
 
 def build_losses(r:Recipe, model, data:DatasetDict|None=None) -> dict:
     "One loss a dataset, with the recipe's parameters."
@@ -608,7 +574,7 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     seed_everything(seed)
     data = build_train_data(r, seed)  # data first: a random encoder's tokenizer is built from it
     model = build_model(r, device, seed, data)
-    notes = check_labels(r, data)
+    notes = label_misuse(r.train, data, r.allow_label_misuse)
     for n in notes: warnings.warn(n)
     loss = build_losses(r, model, data)
     ev = build_evaluation(r)  # the evaluator: dev and test pairs, and the recipe's other evaluators

@@ -172,7 +172,7 @@ def test_a_loss_parameter_imports_nothing(tmp_path, outputs, monkeypatch, name):
     p = _recipe(tmp_path/'evil.yaml', train=[dict(name='korsts', data='korsts', split='train', convert='sts', loss='CosineSimilarityLoss',
                                                    loss_params={'loss_fct': name})])
     r = run_main('reproduce', p, '--profile', 'smoke', '--out', tmp_path/'run')
-    from sts_study.recipe import _allowed
+    from sts_study.losses import _allowed
     assert r.returncode == 2 and r.stderr == (f"sts-study: error: recipe mine (smoke, {p}) cannot run:\n"
                                               f"  train[korsts].loss_params.loss_fct: {name!r} is not an allowed name; allowed: {_allowed('loss_fct')}\n")
     assert 'torch.nn.modules.loss.MSELoss, ' in _allowed('loss_fct') and _allowed('loss_fct').endswith(' (or torch.nn.NAME)')
@@ -183,7 +183,7 @@ def test_every_printed_loss_parameter_resolves_on_the_allowlist():
     import torch
     from sentence_transformers import util
     from sentence_transformers.sentence_transformer import losses
-    from sts_study.recipe import loss_callable
+    from sts_study.losses import loss_callable
     assert loss_callable('loss_fct', 'torch.nn.modules.loss.MSELoss') is torch.nn.MSELoss
     assert loss_callable('cos_score_transformation', 'torch.nn.modules.linear.Identity') is torch.nn.Identity
     assert loss_callable('similarity_fct', 'pairwise_cos_sim') is util.pairwise_cos_sim
