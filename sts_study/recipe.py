@@ -427,8 +427,8 @@ def inferred_problems(d) -> list:
         out.append('optimizer.inferred_from.rows: a list of the scored rows, each with its step, card and run values')
     return out
 
-def recipe_problems(r:Recipe) -> list:
-    "Every problem that would stop `r` from running, each naming its key (empty: the recipe can run)."
+def _args_problems(r:Recipe) -> list:
+    "Problems of the recipe's training arguments: unknown ones (with the nearest known), values of the wrong type, sizes that must be positive."
     from sentence_transformers import SentenceTransformerTrainingArguments as A
     out, defaults = [], {f.name: f.default for f in dataclasses.fields(A)}
     annotations = {f.name: str(f.type).lower() for f in dataclasses.fields(A)}
@@ -444,14 +444,11 @@ def recipe_problems(r:Recipe) -> list:
         if ps and all(ps) and not declared: out.append(ps[0])
         elif isinstance(v, (int, float)) and not isinstance(v, bool) and k in ('learning_rate', 'num_train_epochs', 'per_device_train_batch_size') and v <= 0:
             out.append(f"args.{k}: must be positive, got {v!r}")
-    for key, allowed in CHOICES.items():
-        sec, _, name = key.rpartition('.')
-        obj = getattr(r, sec) if sec else r
-        v = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-        if v is not None and v not in allowed: out.append(f"{key}: {v!r} is not one of {', '.join(allowed)}{_near(str(v), allowed)}")
-    out += r.problems  # keys a section does not have (unknown keys of the model, a training dataset, an evaluation, the optimizer)
-    out += inferred_problems(r.optimizer.inferred_from)
-    if not r.train: out.append('train: no training dataset')
+    return out
+
+def _data_problems(r:Recipe) -> list:
+    "Problems of the recipe's training datasets (name, loss, converter, data, limit), other evaluators, and dev and test data."
+    out = [] if r.train else ['train: no training dataset']
     for i, t in enumerate(r.train):
         key = f"train[{i if t.name is None else t.name}]"
         if not t.name: out.append(f'train[{i}].name: missing (each training dataset is named)')
@@ -468,6 +465,18 @@ def recipe_problems(r:Recipe) -> list:
         e = getattr(r, sec)
         if e is None: out.append(f"{sec}: no STS {'evaluation' if sec == 'eval' else 'test'} data; name pairs with scores, e.g. {{data: korsts, split: {'dev' if sec == 'eval' else 'test'}}}"); continue
         if (p := data_problem(sec, e.data, e.split)): out.append(p)
+    return out
+
+def recipe_problems(r:Recipe) -> list:
+    "Every problem that would stop `r` from running, each naming its key (empty: the recipe can run)."
+    out = _args_problems(r)
+    for key, allowed in CHOICES.items():
+        sec, _, name = key.rpartition('.')
+        obj = getattr(r, sec) if sec else r
+        v = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        if v is not None and v not in allowed: out.append(f"{key}: {v!r} is not one of {', '.join(allowed)}{_near(str(v), allowed)}")
+    out += r.problems  # keys a section does not have (unknown keys of the model, a training dataset, an evaluation, the optimizer)
+    out += inferred_problems(r.optimizer.inferred_from) + _data_problems(r)
     for k in ('stop_after_steps', 'stop_after_epochs'):
         if (p := _type_problem(k, getattr(r, k), 0)): out.append(p)
     out += schedule_problems(r) + guard_problems(r)
