@@ -11,15 +11,16 @@ from itertools import count
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['RECORD', 'RUN_NOTEBOOK', 'PLAIN_OUTPUTS', 'run_record', 'record_run', 'is_template', 'recorded_run', 'strip_outputs',
-           'nbdev_clean', 'needs_trust', 'cells_trusted', 'run_folder_problem', 'save_executed', 'notebook_file',
-           'pre_save', 'ipykernel_language_info', 'runs_this_python', 'kernel_metadata', 'contents_manager_class']
+__all__ = ['RECORD', 'RUN_NOTEBOOK', 'PLAIN_OUTPUTS', 'run_folder_output', 'record_run', 'is_template', 'recorded_run',
+           'strip_outputs', 'nbdev_clean', 'needs_trust', 'cells_trusted', 'run_folder_problem', 'save_executed',
+           'notebook_file', 'pre_save', 'ipykernel_language_info', 'runs_this_python', 'kernel_metadata',
+           'contents_manager_class']
 
 # %% ../nbs/18_lab.ipynb #lab00005
 RECORD = 'sts_study'         # the output metadata key of a run record
 RUN_NOTEBOOK = 'run.ipynb'   # the executed notebook in a run folder: the name `sts-study reproduce` (papermill) gives it
 
-def run_record(out:Path|str, # the run folder
+def run_folder_output(out:Path|str, # the run folder
                token:str|None=None, # this execution's id; None: a new one
               ) -> dict:
     "A `display_data` output recording the run folder (absolute) that this execution of a template writes."
@@ -31,7 +32,7 @@ def record_run(out:Path|str, # the run folder `begin_run` returned
               ):
     "Show the run record in the calling cell's output, so that a JupyterLab save keeps the executed notebook in `out`."
     from IPython.display import display
-    o = run_record(out)
+    o = run_folder_output(out)
     display(o['data'], raw=True, metadata=o['metadata'])
 
 # %% ../nbs/18_lab.ipynb #lab00006

@@ -46,11 +46,11 @@ json.dump({'lrs': lrs}, open(out + '/lrs.json', 'w'))
 def test_fit_reconstruction_matches_st301(tmp_path):
     from safetensors.torch import load_file
     from transformers import AutoModel
-    from sts_study.data import load_dataset
+    from sts_study.data import load_registry_dataset
     from sts_study.models import train_tokenizer, TINY, ARCHITECTURES
     from sts_study.recipe import load_recipe
     from sts_study.train import run_recipe
-    rows = load_dataset('korsts', 'test').select(range(1))  # gold 0.5: far from the random model's cosine, a real gradient
+    rows = load_registry_dataset('korsts', 'test').select(range(1))  # gold 0.5: far from the random model's cosine, a real gradient
     with open(tmp_path/'pairs.tsv', 'w', newline='') as f:
         w = csv.writer(f, delimiter='\t', quoting=csv.QUOTE_NONE, escapechar='\\')
         for r in rows: w.writerow([r['sentence1'], r['sentence2'], r['score']])
