@@ -119,7 +119,7 @@ def engine_vs_stock(card:str='korean-gte', # the recipe
         out['stock'].append(round(tr.train().metrics['train_runtime'], 2)); out['stock_optim'] = str(args.optim)
     def study(t):
         rec = run_recipe(r, Path(t)/'study', seed=seed, device=device, save_model=False, n_resamples=10)
-        out['study'].append(rec['train_runtime']); out['study_optimizer'] = rec['optimizer']
+        out['study'].append(rec.train_runtime); out['study_optimizer'] = rec.optimizer
     for i in range(repeats):  # alternate the order: a second training in one process can run at another speed than the first
         for f in ((stock, study) if i % 2 == 0 else (study, stock)):
             with tempfile.TemporaryDirectory() as t: f(t)
