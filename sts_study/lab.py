@@ -9,6 +9,7 @@ import copy, inspect, json, os, sys, uuid
 from functools import cache
 from itertools import count
 from pathlib import Path
+from .settings import atomic_file
 
 # %% auto #0
 __all__ = ['RECORD', 'RUN_NOTEBOOK', 'PLAIN_OUTPUTS', 'run_folder_output', 'record_run', 'is_template', 'recorded_run',
@@ -126,9 +127,7 @@ def save_executed(nb:dict, # the notebook as the browser sent it, outputs and al
     ok = cells_trusted(nb)  # (nbformat's check_cells lets update_display_data through)
     if notary is not None and notary.check_cells(nb) and ok: notary.sign(nb)  # check_cells removes the cells' `trusted` flags
     for c in nb.cells: c.get('metadata', {}).pop('trusted', None)
-    tmp = folder/f'.{dest.name}.saving'
-    nbformat.write(nb, str(tmp))
-    os.replace(tmp, dest)
+    with atomic_file(dest) as f: nbformat.write(nb, f)  # whole or not at all
     return dest
 
 # %% ../nbs/18_lab.ipynb #lab00015

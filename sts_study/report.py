@@ -153,7 +153,7 @@ def reproduction_section(run:RunRecord, published:Card, run_dir:str|None=None) -
     tci = sel['test'].ci
     tt = md_table(['Metric', 'Reproduced', '95% CI (bootstrap)', 'Zero-shot'], [[k, f"{sel['test'].metrics[k]:.4f}", f'[{tci[k][0]:.4f}, {tci[k][1]:.4f}]',
                   f"{run.before['test'].metrics[k]:.4f}"] for k in METRICS])
-    acc = [[md_text(n), f'{run["train_sizes"][n]:,}', f'{c["batches"]:,}', f'{c["rows"]:,}', f'{c["rows"] / run["train_sizes"][n]:.1%}']
+    acc = [[md_text(n), f'{run.train_sizes[n]:,}', f'{c["batches"]:,}', f'{c["rows"]:,}', f'{c["rows"] / run.train_sizes[n]:.1%}']
            for n, c in run.consumed.items()]
     a = md_table(['Dataset', 'Rows', 'Batches drawn', 'Rows drawn', 'Share used'], acc)
     tm = sel['test'].metrics
