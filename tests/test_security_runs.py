@@ -113,7 +113,9 @@ def test_card_text_in_comparison_renders_as_text(tmp_path):
         '- Transformers: 4.42.4', '- Transformers: 4.42.4<img src=x onerror=alert(1)>').replace(
         '- `per_device_train_batch_size`: 8', '- `per_device_train_batch_size`: 8<script>alert(2)</script>'), 'evil.md')
     mine = Card(framework_versions={'Transformers': '4.42.4'}, hyperparameters={'per_device_train_batch_size': 64})
-    md = comparison_markdown(dict(card='korean-gte', profile='smoke', variant=None), evil, mine, '', {'n': 0}, [])
+    from sts_study.record import RunRecord
+    run = RunRecord(card='korean-gte', profile='smoke', seed=42, steps=1, before={}, after={}, cosine={}, gold={})
+    md = comparison_markdown(run, evil, mine, '', {'n': 0}, [])
     html = mistune.html(md)
     assert '4.42.4&lt;img src=x onerror=alert(1)&gt;' in html and '8&lt;script&gt;alert(2)&lt;/script&gt;' in html, md
     assert '<img' not in html and '<script' not in html
