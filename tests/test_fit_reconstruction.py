@@ -75,7 +75,7 @@ def test_fit_reconstruction_matches_st301(tmp_path):
     rec = run_recipe(load_recipe('hebrew-mbert', 'smoke', overrides=ov), tmp_path/'ours', seed=42, n_resamples=10)
     # transformers 5 logs the rate each step trained at
     ours = [float(x['learning_rate']) for x in csv.DictReader(open(tmp_path/'ours/log.csv')) if x.get('learning_rate')]
-    assert rec['steps'] == 20 and rec['optimizer']['t_total'] == 20
+    assert rec.steps == 20 and rec.optimizer['t_total'] == 20
     assert len(ours) == len(theirs) == 20, (ours, theirs)
     assert max(abs(a - b) for a, b in zip(ours, theirs)) < 1e-12, list(zip(ours, theirs))
     a, b = load_file(tmp_path/'ours/model/model.safetensors'), load_file(tmp_path/'st301/model/model.safetensors')
