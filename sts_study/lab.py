@@ -18,7 +18,7 @@ __all__ = ['RECORD', 'RUN_NOTEBOOK', 'PLAIN_OUTPUTS', 'run_folder_output', 'reco
            'contents_manager_class']
 
 # %% ../nbs/18_lab.ipynb #lab00005
-RECORD = 'sts_study'         # the output metadata key of a run record
+RECORD = 'sts_study'         # the output metadata key of a run-folder output (`run_folder_output`)
 RUN_NOTEBOOK = 'run.ipynb'   # the executed notebook in a run folder: the name `sts-study reproduce` (papermill) gives it
 
 def run_folder_output(out:Path|str, # the run folder
@@ -31,7 +31,7 @@ def run_folder_output(out:Path|str, # the run folder
 
 def record_run(out:Path|str, # the run folder `begin_run` returned
               ):
-    "Show the run record in the calling cell's output, so that a JupyterLab save keeps the executed notebook in `out`."
+    "Show the run-folder output in the calling cell's output, so that a JupyterLab save keeps the executed notebook in `out`."
     from IPython.display import display
     o = run_folder_output(out)
     display(o['data'], raw=True, metadata=o['metadata'])
@@ -45,7 +45,7 @@ def is_template(nb:dict, # a notebook (nbformat 4, as JSON)
 
 def recorded_run(nb:dict, # a notebook (nbformat 4, as JSON)
                 ) -> dict|None:
-    "The last run record among the notebook's outputs (`run_folder`, `token`), or None."
+    "The last run-folder record among the notebook's outputs (`run_folder`, `token`), or None."
     recs = [r for c in nb.get('cells', []) for o in c.get('outputs') or []
             if isinstance(r := (o.get('metadata') or {}).get(RECORD), dict) and r.get('run_folder')]
     return recs[-1] if recs else None
@@ -112,7 +112,7 @@ def run_folder_problem(folder:str|Path, # the run folder a notebook's output met
     return None
 
 def save_executed(nb:dict, # the notebook as the browser sent it, outputs and all (not changed)
-                  record:dict, # its run record (`recorded_run`)
+                  record:dict, # its run-folder record (`recorded_run`)
                   notary=None, # the server's `NotebookNotary`: signs the copy when every cell is trusted
                   outputs:Path|None=None, # the outputs folder run folders must be under (default: the settings')
                  ) -> Path:
