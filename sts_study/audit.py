@@ -8,7 +8,7 @@ dev, whether its log stops early, whether it evaluated on training rows, and wha
 from __future__ import annotations
 import csv, math, re
 from pathlib import Path
-from .card import Card, CardError, parse_card, log_values, card_provenance, card_text
+from .card import Card, CardError, parse_card, log_values, card_provenance, card_text, typed
 from .tables import md_table
 from .losses import loss_target, label_problems
 from .train import FIT_DEFAULTS, epoch_plan
@@ -16,22 +16,22 @@ from .infer import evidence, CannotTell
 
 
 # %% auto #0
-__all__ = ['FIRES', 'CLEAR', 'UNKNOWN', 'SYMBOLS', 'FIT_IGNORES', 'LABEL_COLUMNS', 'VERSIONS', 'CHECKS', 'WRITERS', 'COLUMNS',
+__all__ = ['FIRES', 'CLEAR', 'CANNOT_TELL', 'SYMBOLS', 'FIT_IGNORES', 'LABEL_COLUMNS', 'VERSIONS', 'CHECKS', 'WRITERS', 'COLUMNS',
            'NotSentenceTransformersCard', 'verdict', 'hp_line', 'log_line', 'locate', 'log_extent', 'fit_defaults',
-           'hidden_line', 'check_writer', 'typed_num', 'label_facts', 'check_labels', 'check_consumption',
-           'check_selection', 'check_stopped', 'check_eval_on_train', 'check_reproducibility', 'is_st_card', 'st_card',
-           'audit_card', 'audit_markdown', 'audit_row', 'audit_table', 'corpus_cards', 'audit_doc', 'write_audit_doc']
+           'hidden_line', 'check_writer', 'label_facts', 'check_labels', 'check_consumption', 'check_selection',
+           'check_stopped', 'check_eval_on_train', 'check_reproducibility', 'is_st_card', 'st_card', 'audit_card',
+           'audit_markdown', 'audit_row', 'audit_table', 'corpus_cards', 'audit_doc', 'write_audit_doc']
 
 # %% ../nbs/16_audit.ipynb #au000007
-FIRES, CLEAR, UNKNOWN = 'fires', 'clear', 'cannot tell'
+FIRES, CLEAR, CANNOT_TELL = 'fires', 'clear', 'cannot tell'
 
-SYMBOLS = {FIRES: '✗', CLEAR: '✓', UNKNOWN: '?'}
+SYMBOLS = {FIRES: '✗', CLEAR: '✓', CANNOT_TELL: '?'}
 
 class NotSentenceTransformersCard(CardError):
     "A file that is not a model card sentence-transformers generated: no front matter, or nothing of sentence-transformers in it."
 
 def verdict(check:str, # the check's name, e.g. 'writer'
-            v:str, # FIRES, CLEAR or UNKNOWN
+            v:str, # FIRES, CLEAR or CANNOT_TELL
             summary:str, # one line: what the check found
             evidence:list|None=None, # fires: the card's values and the arithmetic; clear: why
             missing:list|None=None, # cannot tell: what the card lacks
@@ -72,7 +72,7 @@ def _ds_name(c:Card, i:int) -> str:
     return f"dataset {i + 1} ({d.get('name') or 'unnamed'}, {_n(d['size']) + ' rows' if d.get('size') else 'size not printed'})"
 
 def _worst(vs:list) -> str:
-    return FIRES if FIRES in vs else UNKNOWN if UNKNOWN in vs else CLEAR
+    return FIRES if FIRES in vs else CANNOT_TELL if CANNOT_TELL in vs else CLEAR
 
 # %% ../nbs/16_audit.ipynb #au000010
 def log_extent(c:Card) -> dict|None:
@@ -121,7 +121,7 @@ def check_writer(c:Card, inferred:dict|None=None, # a recipe's `optimizer.inferr
     ver, ev = p['st_version'], [f'sign of fit(): {e}' for e in p['evidence']]
     if p['writer'] == 'unknown':
         why = f'sentence-transformers {ver} is older than 3.0 (fit() trained without the Trainer and wrote other cards)' if ver and ver[0] in '012' else 'no training datasets to judge from'
-        return verdict('writer', UNKNOWN, f'cannot tell who wrote the card: {why}', missing=[why], writer='unknown', st_version=ver)
+        return verdict('writer', CANNOT_TELL, f'cannot tell who wrote the card: {why}', missing=[why], writer='unknown', st_version=ver)
     if p['writer'] == 'trainer':
         return verdict('writer', CLEAR, f'written by the Trainer (sentence-transformers {ver}): the printed optimizer settings are the ones it read',
                        evidence=[f'not fit(): no {a}' for a in p['against']] + ev +
@@ -155,13 +155,6 @@ def check_writer(c:Card, inferred:dict|None=None, # a recipe's `optimizer.inferr
 # %% ../nbs/16_audit.ipynb #au000018
 LABEL_COLUMNS = ('label', 'labels', 'score', 'scores')
 
-def typed_num(s:str):
-    "A printed number as int or float ('0' → 0, '0.68' → 0.68); else the string."
-    s = str(s).strip()
-    try: return int(s)
-    except ValueError:
-        try: return float(s)
-        except ValueError: return s
 
 def label_facts(d:dict, # a dataset of a parsed card
                ) -> dict|None:
@@ -170,9 +163,9 @@ def label_facts(d:dict, # a dataset of a parsed card
     if col is None: return None
     st = (d.get('stats') or {}).get(col) or {}
     det = st.get('details') or []
-    classes = [[typed_num(m.group(1)), float(m.group(2))] for x in det if (m := re.fullmatch(r'(-?[\d.]+): ~?([\d.]+)%', x.strip()))]
-    rng = {k: typed_num(m.group(1)) for k in ('min', 'max') for x in det if (m := re.fullmatch(rf'{k}: (-?[\d.e+-]+)', x.strip()))}
-    samples = [typed_num(s[col]) for s in d.get('samples') or [] if col in s]
+    classes = [[typed(m.group(1)), float(m.group(2))] for x in det if (m := re.fullmatch(r'(-?[\d.]+): ~?([\d.]+)%', x.strip()))]
+    rng = {k: typed(m.group(1)) for k in ('min', 'max') for x in det if (m := re.fullmatch(rf'{k}: (-?[\d.e+-]+)', x.strip()))}
+    samples = [typed(str(s[col])) for s in d.get('samples') or [] if col in s]
     ty = st.get('type') or ('int' if samples and all(isinstance(v, int) for v in samples) else 'float' if samples and all(isinstance(v, (int, float)) for v in samples) else None)
     return dict(column=col, type=ty, classes=classes, min=rng.get('min'), max=rng.get('max'), samples=samples)
 
@@ -181,19 +174,19 @@ def _label_verdict(d:dict) -> tuple:
     v, line, vals = _library_label_verdict(d)
     own = d.get('loss_source') or ''
     if v == FIRES and own.startswith('__main__.'):
-        return UNKNOWN, f"{line}, if `{own}` behaves as the library's {d.get('loss')}: the card trained its own subclass, whose code is not in the card", vals
+        return CANNOT_TELL, f"{line}, if `{own}` behaves as the library's {d.get('loss')}: the card trained its own subclass, whose code is not in the card", vals
     return v, line, vals
 
 def _library_label_verdict(d:dict) -> tuple:
     "(verdict, one line, values) for one training dataset's labels against its loss, the loss being the library's."
     name, kind, rng = loss_target(d.get('loss'), d.get('loss_params'))
     f = label_facts(d)
-    if name is None: return UNKNOWN, 'the card names no loss', {}
-    if kind is None: return UNKNOWN, f'{name}: a loss the audit does not know', dict(loss=name)
+    if name is None: return CANNOT_TELL, 'the card names no loss', {}
+    if kind is None: return CANNOT_TELL, f'{name}: a loss the audit does not know', dict(loss=name)
     vals = dict(loss=name, kind=kind, labels=f)
     if f is None:
         if kind in ('none', 'embedding'): return CLEAR, f'{name} takes no labels and the dataset has none', vals
-        return UNKNOWN, f'{name} needs labels but the card shows no label column (columns {d.get("columns")})', vals
+        return CANNOT_TELL, f'{name} needs labels but the card shows no label column (columns {d.get("columns")})', vals
     cls = sorted(k for k, _ in f['classes'])
     shown = (', '.join(f"{k}: ~{v:.2f}%" for k, v in f['classes']) if f['classes'] else
              f"min {f['min']}, max {f['max']}" if f['min'] is not None else f"samples {f['samples']}")
@@ -216,13 +209,13 @@ def _library_label_verdict(d:dict) -> tuple:
                        f"{what}class ids are not similarities"), vals
     if lo is not None and label_problems(name, [lo, hi]):
         return FIRES, f"{name} expects targets in [{rng[0]:g}, {rng[1]:g}]; `{f['column']}` spans {lo:g} to {hi:g} ({shown})", vals
-    if lo is None: return UNKNOWN, f"{name}: the card shows no `{f['column']}` values (no statistics, no samples)", vals
+    if lo is None: return CANNOT_TELL, f"{name}: the card shows no `{f['column']}` values (no statistics, no samples)", vals
     if f['type'] == 'int': return CLEAR, f"{name} is given binary labels {', '.join(map(str, seen))} ({shown}): the two ends of its target range", vals
     return CLEAR, f"{name} is given {f['type']} `{f['column']}` from {lo:g} to {hi:g} ({shown})" + (f", inside [{rng[0]:g}, {rng[1]:g}]" if rng else ''), vals
 
 def check_labels(c:Card) -> dict:
     "A loss given labels it does not take: class ids as similarity targets, scores outside the loss's range, labels a label-free loss drops."
-    if not c.datasets: return verdict('labels vs loss', UNKNOWN, 'the card shows no training dataset', missing=['Training Dataset(s)'])
+    if not c.datasets: return verdict('labels vs loss', CANNOT_TELL, 'the card shows no training dataset', missing=['Training Dataset(s)'])
     per = [(i,) + _label_verdict(d) for i, d in enumerate(c.datasets)]
     v = _worst([p[1] for p in per])
     lines = []
@@ -235,8 +228,8 @@ def check_labels(c:Card) -> dict:
     ev = [f"{_ds_name(c, i)}: {line}" for i, pv, line, _ in per]
     fired = [f"{_ds_name(c, i)}: {line}" for i, pv, line, _ in per if pv == v]
     summary = fired[0] if len(fired) == 1 else ('every dataset: ' if len(fired) == len(per) else f"{len(fired)} of {len(per)} datasets: ") + '; '.join(x.split(': ', 1)[1] for x in fired)
-    return verdict('labels vs loss', v, summary, evidence=ev if v != UNKNOWN else [e for e, p in zip(ev, per) if p[1] != UNKNOWN],
-                   missing=[f"{_ds_name(c, i)}: {line}" for i, pv, line, _ in per if pv == UNKNOWN] if v == UNKNOWN else [], lines=lines,
+    return verdict('labels vs loss', v, summary, evidence=ev if v != CANNOT_TELL else [e for e, p in zip(ev, per) if p[1] != CANNOT_TELL],
+                   missing=[f"{_ds_name(c, i)}: {line}" for i, pv, line, _ in per if pv == CANNOT_TELL] if v == CANNOT_TELL else [], lines=lines,
                    datasets=[dict(dataset=i + 1, verdict=pv, loss=vals.get('loss'), labels=vals.get('labels')) for i, pv, _, vals in per])
 
 # %% ../nbs/16_audit.ipynb #au000023
@@ -244,19 +237,19 @@ def check_consumption(c:Card) -> dict:
     "With several datasets under round_robin, the share of each dataset an epoch (and the logged run) could draw."
     ds, hp = c.datasets, c.hyperparameters
     name = 'data consumption'
-    if not ds: return verdict(name, UNKNOWN, 'the card shows no training dataset', missing=['Training Dataset(s)'])
+    if not ds: return verdict(name, CANNOT_TELL, 'the card shows no training dataset', missing=['Training Dataset(s)'])
     if len(ds) == 1:
         return verdict(name, CLEAR, f"one dataset ({_n(ds[0].get('size')) if ds[0].get('size') else 'size not printed'} rows): every epoch draws all of it",
                        evidence=['a sampler across datasets has nothing to leave out with one dataset'], n_datasets=1)
     sampler = hp.get('multi_dataset_batch_sampler', c.non_default_hyperparameters.get('multi_dataset_batch_sampler'))
-    if sampler is None: return verdict(name, UNKNOWN, f'{len(ds)} datasets, but the card prints no multi_dataset_batch_sampler', missing=['multi_dataset_batch_sampler'], n_datasets=len(ds))
+    if sampler is None: return verdict(name, CANNOT_TELL, f'{len(ds)} datasets, but the card prints no multi_dataset_batch_sampler', missing=['multi_dataset_batch_sampler'], n_datasets=len(ds))
     if sampler == 'proportional':
         return verdict(name, CLEAR, f'{len(ds)} datasets under the proportional sampler: every epoch draws every row of each',
                        lines=[hp_line(c, 'multi_dataset_batch_sampler')], n_datasets=len(ds), sampler=sampler)
-    if sampler != 'round_robin': return verdict(name, UNKNOWN, f'{len(ds)} datasets under a sampler the audit does not know: {sampler}', missing=[f'what {sampler} draws'])
+    if sampler != 'round_robin': return verdict(name, CANNOT_TELL, f'{len(ds)} datasets under a sampler the audit does not know: {sampler}', missing=[f'what {sampler} draws'])
     bs, sizes = hp.get('per_device_train_batch_size'), {i: d.get('size') for i, d in enumerate(ds)}
     miss = ([] if bs else ['per_device_train_batch_size']) + [f'{_ds_name(c, i)}: its size' for i, n in sizes.items() if not n]
-    if miss: return verdict(name, UNKNOWN, f'{len(ds)} datasets under round_robin, but the card lacks what it drew from', missing=miss, sampler=sampler)
+    if miss: return verdict(name, CANNOT_TELL, f'{len(ds)} datasets under round_robin, but the card lacks what it drew from', missing=miss, sampler=sampler)
     plan = epoch_plan(sizes, bs, 'round_robin')
     nb = {i: math.ceil(n / bs) for i, n in sizes.items()}
     m, steps = min(nb.values()), plan['steps']
@@ -317,7 +310,7 @@ def _selection_one(c:Card, e:dict, x:dict|None) -> tuple:
     ev = [f"the card reports {key} {pub}; the log holds {len(s)} evaluation{'s' if len(s) > 1 else ''} of it: " + ', '.join(f"{r[1]:g} (step {r[0]:,})" for r in s)]
     if runs > 1: ev.append(f"the log's steps restart {runs - 1} time{'s' if runs > 2 else ''}: it holds {runs} runs; the values above are from the run the reported score is in")
     lines = [(f"**{e['bold']}**", f"| **{e['bold']}** | **{pub}** |")] + [log_line(r[2]) for r in ([match[-1]] if match else []) + ([better] if not match or better is not match[-1] else [])]
-    if not match: return UNKNOWN, f"the reported {key} {pub} is none of the {len(s)} logged values", ev, lines, data
+    if not match: return CANNOT_TELL, f"the reported {key} {pub} is none of the {len(s)} logged values", ev, lines, data
     at = match[-1]
     is_last, is_best = abs(last[1] - pub) < tol, abs(better[1] - pub) < tol
     if len(s) == 1: return CLEAR, f"{key}: one evaluation in the log ({pub} at step {at[0]:,}): nothing to choose from", ev, lines, data
@@ -337,36 +330,36 @@ def _selection_one(c:Card, e:dict, x:dict|None) -> tuple:
         return CLEAR, (f"the reported {key} {pub} is the last of {len(s)} evaluations (step {last[0]:,}), not the best ({better[1]:g} at step {better[0]:,}): "
                        "not chosen on dev"), ev, lines, {**data, 'chosen_from': 1}
     if is_last: return CLEAR, f"the reported {key} {pub} is the last of {len(s)} evaluations (step {last[0]:,}) and also the {word}, and the log runs to the end: nothing was chosen", ev, lines, {**data, 'chosen_from': 1}
-    return UNKNOWN, f"the reported {key} {pub} is neither the last ({last[1]:g}) nor the best ({better[1]:g}) of {len(s)} evaluations", ev, lines, data
+    return CANNOT_TELL, f"the reported {key} {pub} is neither the last ({last[1]:g}) nor the best ({better[1]:g}) of {len(s)} evaluations", ev, lines, data
 
 def check_selection(c:Card) -> dict:
     "The reported score is the best of several dev evaluations, or not the run's last: how many it was chosen from."
     name = 'selection on dev'
-    if not c.evaluations: return verdict(name, UNKNOWN, 'the card reports no evaluation', missing=['Evaluation (model-index metrics)'])
-    if not c.training_logs.get('rows'): return verdict(name, UNKNOWN, 'the card has no training log to compare its score with', missing=['Training Logs'])
+    if not c.evaluations: return verdict(name, CANNOT_TELL, 'the card reports no evaluation', missing=['Evaluation (model-index metrics)'])
+    if not c.training_logs.get('rows'): return verdict(name, CANNOT_TELL, 'the card has no training log to compare its score with', missing=['Training Logs'])
     evs = [e for e in c.evaluations if e.get('bold') and e.get('dataset') and _eval_series(c, e)]
     if not evs:
         want = ', '.join(f"{e['dataset']}_{e['bold']}" for e in c.evaluations if e.get('bold')) or 'the reported metric'
-        return verdict(name, UNKNOWN, f"the log holds no numeric values of the reported metric ({want})", missing=[f'logged values of {want}'])
+        return verdict(name, CANNOT_TELL, f"the log holds no numeric values of the reported metric ({want})", missing=[f'logged values of {want}'])
     x = log_extent(c)
     res = [_selection_one(c, e, x) for e in evs]
-    v = next(w for w in (FIRES, CLEAR, UNKNOWN) if any(r[0] == w for r in res))  # one metric chosen on dev is enough; one told clear beats the untold
+    v = next(w for w in (FIRES, CLEAR, CANNOT_TELL) if any(r[0] == w for r in res))  # one metric chosen on dev is enough; one told clear beats the untold
     first = [r for r in res if r[0] == v][-1 if v == FIRES else 0]  # fires: the last metric (a SequentialEvaluator's primary score)
     others = [f"{r[4]['metric']}: {r[0]}" for r in res if r is not first]
     more = [r for r in res if r is not first and r[0] == v]
     summary = first[1] + (f" (and {len(more)} more of the {len(res)} reported metrics)" if more else '')
     return verdict(name, v, summary, evidence=first[2] + ([f"the other reported metrics: {', '.join(others)}"] if others else []),
-                   missing=['which logged evaluation the reported score is'] if v == UNKNOWN else [], lines=first[3],
+                   missing=['which logged evaluation the reported score is'] if v == CANNOT_TELL else [], lines=first[3],
                    **first[4], metrics={r[4]['metric']: r[0] for r in res})
 
 # %% ../nbs/16_audit.ipynb #au000029
 def check_stopped(c:Card) -> dict:
     "The log stops before the configured epochs or max_steps, by more than one logging interval."
     name, x = 'stopped early', log_extent(c)
-    if x is None: return verdict(name, UNKNOWN, 'the card has no training log with steps', missing=['Training Logs' if not c.training_logs else 'a Step column in the Training Logs'])
+    if x is None: return verdict(name, CANNOT_TELL, 'the card has no training log with steps', missing=['Training Logs' if not c.training_logs else 'a Step column in the Training Logs'])
     at = f"step {x['last_step']:,}" + (f" (epoch {x['last_epoch']:g})" if x['last_epoch'] is not None else '')
     if x['configured_steps'] is None:
-        return verdict(name, UNKNOWN, f"the log ends at {at}, but the configured length is not in the card", lines=[log_line(x['last_row'])],
+        return verdict(name, CANNOT_TELL, f"the log ends at {at}, but the configured length is not in the card", lines=[log_line(x['last_row'])],
                        missing=[k for k, ok in (('num_train_epochs or max_steps', x['epochs'] or (x['max_steps'] or 0) > 0), ('an Epoch column in the log', x['last_epoch'])) if not ok], **x)
     how = (f"max_steps {x['max_steps']:,}" if isinstance(x['max_steps'], int) and x['max_steps'] > 0 else
            f"{x['epochs']:g} epoch{'s' if x['epochs'] != 1 else ''} × {x['steps_per_epoch']:,} steps ({x['last_step']:,} / {x['last_epoch']:g}) = {x['configured_steps']:,} steps")
@@ -393,7 +386,7 @@ def check_eval_on_train(c:Card) -> dict:
     name = 'evaluated on training data'
     if not c.eval_datasets:
         evals = ', '.join(dict.fromkeys(f"{e['evaluator'] or e['task']} on {e['dataset']}" for e in c.evaluations))
-        return verdict(name, UNKNOWN, 'the card shows no evaluation dataset rows' + (f" (its {evals}: the data is not in the card)" if evals else ''),
+        return verdict(name, CANNOT_TELL, 'the card shows no evaluation dataset rows' + (f" (its {evals}: the data is not in the card)" if evals else ''),
                        missing=['Evaluation Dataset(s) with sample rows'])
     train_rows = [r for d in c.datasets for r in _sample_texts(d)]
     train_texts = {t for r in train_rows for t in r}
@@ -407,7 +400,7 @@ def check_eval_on_train(c:Card) -> dict:
         ev.append(f"evaluation dataset {j + 1} ({d.get('name') or 'unnamed'}, {_n(d.get('size')) if d.get('size') else '?'} rows): {len(rows)} sample rows shown, "
                   f"{len(same)} of them among the {len(train_rows)} training sample rows, {len(txt)} more texts shared"
                   + ''.join(f"; same size and columns as {_ds_name(c, i)}" for i in size))
-    if not train_rows: return verdict(name, UNKNOWN, 'the card shows no training sample rows to compare with', evidence=ev, missing=['training sample rows'])
+    if not train_rows: return verdict(name, CANNOT_TELL, 'the card shows no training sample rows to compare with', evidence=ev, missing=['training sample rows'])
     if shared or texts:
         ev += [f"shared row: {' | '.join(_short(t) for t in r)}" for r in shared] + [f"shared text: {_short(t)}" for t in texts]
         return verdict(name, FIRES, f"{len(shared)} evaluation sample row{'s' if len(shared) != 1 else ''} and {len(texts)} more text{'s' if len(texts) != 1 else ''} are among the training samples shown",
@@ -497,7 +490,7 @@ def audit_markdown(result:dict, # from `audit_card`
            f"{r['title'] or '(untitled)'}; sentence-transformers {r['st_version'] or '?'}; written by {WRITERS.get(r['writer'], r['writer'])}"
            + (f"; sections missing: {', '.join(r['missing_sections'])}" if r['missing_sections'] else ''), '',
            md_table(['', 'check', 'finding'], [[SYMBOLS[ch['verdict']], ch['check'], _cell(ch['summary'])] for ch in r['checks']]), '',
-           f"{SYMBOLS[FIRES]} fires · {SYMBOLS[CLEAR]} clear · {SYMBOLS[UNKNOWN]} cannot tell (the card lacks what the check needs)"]
+           f"{SYMBOLS[FIRES]} fires · {SYMBOLS[CLEAR]} clear · {SYMBOLS[CANNOT_TELL]} cannot tell (the card lacks what the check needs)"]
     for ch in r['checks']:
         out += ['', f"### {SYMBOLS[ch['verdict']]} {ch['check']}: {ch['verdict']}", '', ch['summary'], '']
         out += [f"- {e}" for e in ch['evidence']]
@@ -538,7 +531,7 @@ def audit_doc(paths:list, # card files, in the table's order
         'Written by `audit.write_audit_doc` (`nbs/16_audit.ipynb`); `sts-study card audit CARD.md` prints one card\'s evidence.', '',
         audit_table(paths), '',
         f"{SYMBOLS[FIRES]} fires: the card shows the problem (its evidence: the card's lines, values and arithmetic) · "
-        f"{SYMBOLS[CLEAR]} clear: the card shows it did not happen · {SYMBOLS[UNKNOWN]} cannot tell: the card lacks what the check needs. "
+        f"{SYMBOLS[CLEAR]} clear: the card shows it did not happen · {SYMBOLS[CANNOT_TELL]} cannot tell: the card lacks what the check needs. "
         'The writer column: model.fit() (✗: the printed learning rate, weight decay and warm-up did not train) or the Trainer (✓).', '',
         '- **labels vs loss**: class ids or out-of-range scores given to a loss that reads them as similarities, or labels a label-free loss drops',
         '- **data consumption**: several datasets under round_robin: an epoch ends when the smallest runs out',

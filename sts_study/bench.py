@@ -12,7 +12,7 @@ from transformers import AutoTokenizer
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer import losses
 from .models import CPU_MODEL, TINY, resolve_model, random_model
-from .data import load_dataset, nli_to_triplets, nli_to_pairs
+from .data import load_registry_dataset, nli_to_triplets, nli_to_pairs
 
 # %% auto #0
 __all__ = ['PEAK_BF16_TFLOPS', 'SHAPES', 'bench_texts', 'build_encoder', 'run_variant', 'bench', 'engine_vs_stock']
@@ -26,9 +26,9 @@ SHAPES = {'gte-k': ('gte', {}),  # gte-multilingual-base: transformers' GteConfi
 def bench_texts(shape:str, n:int) -> list:
     "n training examples of the shape's recipe: triplets (gte-k) or (premise, hypothesis, label) pairs (mbert-h)."
     if shape == 'gte-k':
-        t = nli_to_triplets(load_dataset('kornli-xnli', 'dev+test'))
+        t = nli_to_triplets(load_registry_dataset('kornli-xnli', 'dev+test'))
         return [(r['anchor'], r['positive'], r['negative']) for r in t.select(range(min(n, len(t))))]
-    p = nli_to_pairs(load_dataset('hebnli', 'val+test'), 'graded')
+    p = nli_to_pairs(load_registry_dataset('hebnli', 'val+test'), 'graded')
     return [(r['sentence1'], r['sentence2'], r['label']) for r in p.select(range(min(n, len(p))))]
 
 def build_encoder(shape:str, attn:str='sdpa', tiny:bool=False, seed:int=0, max_seq_length:int=128, device:str='cpu') -> SentenceTransformer:
@@ -119,7 +119,7 @@ def engine_vs_stock(card:str='korean-gte', # the recipe
         out['stock'].append(round(tr.train().metrics['train_runtime'], 2)); out['stock_optim'] = str(args.optim)
     def study(t):
         rec = run_recipe(r, Path(t)/'study', seed=seed, device=device, save_model=False, n_resamples=10)
-        out['study'].append(rec['train_runtime']); out['study_optimizer'] = rec['optimizer']
+        out['study'].append(rec.train_runtime); out['study_optimizer'] = rec.optimizer
     for i in range(repeats):  # alternate the order: a second training in one process can run at another speed than the first
         for f in ((stock, study) if i % 2 == 0 else (study, stock)):
             with tempfile.TemporaryDirectory() as t: f(t)

@@ -44,13 +44,21 @@ class Card:
     missing: list = field(default_factory=list)        # sections/fields not found (partial parses)
     damaged: list = field(default_factory=list)        # front-matter keys whose YAML could not be read (skipped)
 
-# %% ../nbs/08_card.ipynb #4e654112
-def typed(v:str):
-    "A card's hyperparameter value as Python: ints, floats, bools, None, lists and dicts; else the string."
+# %% ../nbs/08_card.ipynb #ty000001
+def typed(v:str, # a printed value: a card's hyperparameter, log or statistics cell, or a command-line override
+          syntax:str='python', # 'python': as a card prints values (Python literals); 'yaml': as `-p key value` gives them (YAML)
+         ):
+    "A printed value as Python (ints, floats, bools, None, lists and dicts); else the string. In YAML, 2e-5 is a float too."
+    if syntax == 'yaml':
+        x = yaml.safe_load(v)
+        if not isinstance(x, str): return x
+        try: return float(x)  # YAML 1.1 reads 2e-5 as a string
+        except ValueError: return x
     v = v.strip()
     try: return ast.literal_eval(v)
     except (ValueError, SyntaxError): return v
 
+# %% ../nbs/08_card.ipynb #4e654112
 def _split_front_matter(text:str, src:str):
     if not text.startswith('---'): raise CardError(f'{src}: no YAML front matter (the card must start with ---)')
     end = text.find('\n---', 3)

@@ -51,8 +51,8 @@ CANONICAL = ('sentence1', 'sentence2', 'score', 'premise', 'hypothesis', 'label'
 def cmd_data_stats(args):
     from transformers import AutoTokenizer
     from sts_study.models import resolve_model
-    from sts_study.data import load_dataset, dataset_stats, stats_details
-    ds = load_dataset(args.name, args.split)
+    from sts_study.data import load_registry_dataset, dataset_stats, stats_details
+    ds = load_registry_dataset(args.name, args.split)
     cols = args.columns.split(',') if args.columns else [c for c in ds.column_names if c in CANONICAL]
     st = dataset_stats(ds.select_columns(cols), AutoTokenizer.from_pretrained(resolve_model(args.tokenizer).path), n=args.n)
     if args.json: print(json.dumps(st, ensure_ascii=False, indent=1)); return

@@ -5,13 +5,15 @@
 
 # %% ../nbs/17_control.ipynb #f82de77d
 from __future__ import annotations
+import dataclasses
 from pathlib import Path
 import numpy as np
 from .metrics import METRICS, pooled_comparison
 from .tables import md_table
 from .card import Card
 from .report import loss_comparison
-from .findings import latest_runs, seed_comparison, verdict, run_rows
+from .findings import latest_runs, seed_comparison, comparison_verdict, run_rows
+from .record import RunRecord
 
 # %% auto #0
 __all__ = ['CARD', 'MTEB_STSB_TEST', 'QUESTIONS', 'control_arm', 'control_runs', 'loss_rows', 'metric_rows',
@@ -21,21 +23,21 @@ __all__ = ['CARD', 'MTEB_STSB_TEST', 'QUESTIONS', 'control_arm', 'control_runs',
 CARD = 'english-minilm'  # card M's recipe
 MTEB_STSB_TEST = 0.8203  # MTEB's published STSBenchmark (test) cosine Spearman of sentence-transformers/all-MiniLM-L6-v2
 
-def control_arm(r:dict, # a run record
+def control_arm(r:RunRecord, # a run record
                ) -> str:
     "The run's arm: 'real' or 'stand-in', with '+raw' when it trained on raw 0-5 scores."
-    return ('stand-in' if r.get('stand_in') else 'real') + ('+raw' if 'raw-scores' in str(r.get('variant') or '').split('+') else '')
+    return ('stand-in' if r.stand_in else 'real') + ('+raw' if 'raw-scores' in str(r.variant or '').split('+') else '')
 
 def control_runs(runs:list, # run records (`runs.collect_runs`)
                  card:str=CARD) -> dict:
     "'whole': the card's schedule on the real model with its labels (card M's seeds); 'calibration': runs with a max_steps budget. Newest per arm and seed, the arm as `variant`."
     out = {'whole': [], 'calibration': []}
     for r in runs:
-        if r['card'] != card or r['profile'] == 'smoke': continue
-        budget = (r['recipe']['args'].get('max_steps') or -1) > 0
-        if budget: out['calibration'].append({**r, 'variant': control_arm(r)})
-        elif control_arm(r) == 'real' and not r['recipe'].get('stop_after_steps'): out['whole'].append({**r, 'variant': 'real'})
-    return {k: sorted(latest_runs(v), key=lambda r: (r['variant'], r['seed'])) for k, v in out.items()}
+        if r.card != card or r.profile == 'smoke': continue
+        budget = (r.recipe['args'].get('max_steps') or -1) > 0
+        if budget: out['calibration'].append(dataclasses.replace(r, variant=control_arm(r)))
+        elif control_arm(r) == 'real' and not r.recipe.get('stop_after_steps'): out['whole'].append(dataclasses.replace(r, variant='real'))
+    return {k: sorted(latest_runs(v), key=lambda r: (r.variant, r.seed)) for k, v in out.items()}
 
 # %% ../nbs/17_control.ipynb #891649a1
 def loss_rows(whole:list, # the whole runs (`control_runs(...)['whole']`)
@@ -43,25 +45,25 @@ def loss_rows(whole:list, # the whole runs (`control_runs(...)['whole']`)
              ) -> list:
     "One row a whole run, its log.csv against the card's: seed, rows within 5%, rows equal to the printed decimals, the largest difference, the run folder."
     rows = []
-    for r in sorted(whole, key=lambda r: r['seed']):
-        lv = loss_comparison(published, Path(r['folder'])/'log.csv')
+    for r in sorted(whole, key=lambda r: r.seed):
+        lv = loss_comparison(published, Path(r.folder)/'log.csv')
         lg = lv.get('largest')
-        rows.append({'seed': r['seed'], 'loss rows within 5%': f"{lv['within']} of {lv['n']}", 'equal to the printed 4 decimals': f"{lv['printed']} of {lv['n']}",
+        rows.append({'seed': r.seed, 'loss rows within 5%': f"{lv['within']} of {lv['n']}", 'equal to the printed 4 decimals': f"{lv['printed']} of {lv['n']}",
                      'largest difference': f"step {lg['step']:,}: {lg['published']:.4f} published, {lg['reproduced']:.4f} reproduced ({lg['rel']:+.1%})" if lg else '-',
-                     'run folder': f"`{Path(r['folder']).name}`"})
+                     'run folder': f"`{Path(r.folder).name}`"})
     return rows
 
 def metric_rows(whole:list, # the whole runs
                 split:str, # 'dev' or 'test'
                ) -> list:
     "The ten metrics of `split`: zero-shot, then after training each seed [95% CI] and the mean over the seeds."
-    rs, rows = sorted(whole, key=lambda r: r['seed']), []
+    rs, rows = sorted(whole, key=lambda r: r.seed), []
     for k in METRICS:
-        row = {'metric': k, 'zero-shot': f"{rs[0]['before'][split]['metrics'][k]:.4f}"}
+        row = {'metric': k, 'zero-shot': f"{rs[0].before[split].metrics[k]:.4f}"}
         for r in rs:
-            lo, hi = r['after'][split]['ci'][k]
-            row[f"seed {r['seed']} [95% CI]"] = f"{r['after'][split]['metrics'][k]:.4f} [{lo:.4f}, {hi:.4f}]"
-        row[f'mean of {len(rs)}'] = f"{np.mean([r['after'][split]['metrics'][k] for r in rs]):.4f}"
+            lo, hi = r.after[split].ci[k]
+            row[f"seed {r.seed} [95% CI]"] = f"{r.after[split].metrics[k]:.4f} [{lo:.4f}, {hi:.4f}]"
+        row[f'mean of {len(rs)}'] = f"{np.mean([r.after[split].metrics[k] for r in rs]):.4f}"
         rows.append(row)
     return rows
 
@@ -69,15 +71,15 @@ def metric_rows(whole:list, # the whole runs
 QUESTIONS = (('fine-tuned, scores / 5', 'stand-in', 'real'), ("card H's bug, real model: raw 0–5 − scores / 5", 'real+raw', 'real'),
              ("card H's bug, stand-in: raw 0–5 − scores / 5", 'stand-in+raw', 'stand-in'))
 
-def zero_shot_comparison(a:dict, b:dict, # two run records scored on the same pairs
+def zero_shot_comparison(a:RunRecord, b:RunRecord, # two run records scored on the same pairs
                          splits:tuple=('dev', 'test'), n_resamples:int=1000) -> dict:
     "A − B of two runs' zero-shot models, paired on the same pairs: {split: `metrics.pooled_comparison`} of one comparison."
-    return {sp: pooled_comparison([(a['cosine'][f'{sp}_before'], b['cosine'][f'{sp}_before'])], a['gold'][sp], n_resamples=n_resamples) for sp in splits}
+    return {sp: pooled_comparison([(a.cosine[f'{sp}_before'], b.cosine[f'{sp}_before'])], a.gold[sp], n_resamples=n_resamples) for sp in splits}
 
 def calibration(cal:list, # the calibration runs (`control_runs(...)['calibration']`)
                 card:str=CARD, n_resamples:int=1000) -> list:
     "(question, A, B, comparison or None) for zero-shot and each of `QUESTIONS`."
-    first = {arm: next((r for r in cal if r['variant'] == arm), None) for arm in ('stand-in', 'real')}
+    first = {arm: next((r for r in cal if r.variant == arm), None) for arm in ('stand-in', 'real')}
     z = dict(seeds=[], splits=zero_shot_comparison(first['stand-in'], first['real'], n_resamples=n_resamples)) if all(first.values()) else None
     return [('zero-shot', 'stand-in', 'real', z)] + [(q, a, b, seed_comparison(cal, card, a, b, n_resamples=n_resamples)) for q, a, b in QUESTIONS]
 
@@ -105,7 +107,7 @@ def bug_agreement(cal:list, # `calibration(...)`
     overlap = max(r['ci_pairs'][0], s['ci_pairs'][0]) <= min(r['ci_pairs'][1], s['ci_pairs'][1])
     return (f"{split}: raw − scaled is {r['diff']:+.4f} on the real model and {s['diff']:+.4f} on the stand-in: {sign}, the stand-in's effect "
             f"{abs(s['diff']) / abs(r['diff']):.2f}× the real one's; their intervals over pairs {'overlap' if overlap else 'do not overlap'}"
-            f" (real {verdict(r)}; stand-in {verdict(s)})")
+            f" (real {comparison_verdict(r)}; stand-in {comparison_verdict(s)})")
 
 # %% ../nbs/17_control.ipynb #10dd0836
 def control_section(runs:list, # run records (`runs.collect_runs`)
@@ -117,19 +119,19 @@ def control_section(runs:list, # run records (`runs.collect_runs`)
     whole, cal = cr['whole'], cr['calibration']
     if not whole and not cal: return 'No control runs yet: `make control` makes them.'
     out = [f"Generated by `make control` from {len(whole) + len(cal)} run folders: {len(whole)} of card M's whole run (the real model, the card's labels, "
-           f"seeds {', '.join(str(r['seed']) for r in whole)}) and {len(cal)} calibration runs"
-           + (f" of {cal[0]['steps']:,} steps each" if cal else '') + '. Intervals: 95%, paired bootstrap over the pairs; over seeds, a t interval.', '']
+           f"seeds {', '.join(str(r.seed) for r in whole)}) and {len(cal)} calibration runs"
+           + (f" of {cal[0].steps:,} steps each" if cal else '') + '. Intervals: 95%, paired bootstrap over the pairs; over seeds, a t interval.', '']
     if whole:
         out += ["#### The card's training log, row by row", '', md_table(list(loss_rows(whole, published)[0]), loss_rows(whole, published)), '']
         if figures.get('loss'): out += [f"![card M: published loss rows among the reproduced seeds]({figures['loss']})", '']
-        z = whole[0]['before']['test']['metrics']['spearman_cosine']
+        z = whole[0].before['test'].metrics['spearman_cosine']
         out += ['#### STS-B English before and after training', '',
                 f"Zero-shot test spearman_cosine {z:.4f} through the study; MTEB publishes {MTEB_STSB_TEST} for this model on STSBenchmark ({z - MTEB_STSB_TEST:+.4f}).", '']
         rr = run_rows(whole, {(CARD, 'real'): 'card M, real model'})
         out += [md_table(list(rr[0]), rr), '']
         for sp in ('dev', 'test'):
             mr = metric_rows(whole, sp)
-            out += [f"{sp.capitalize()} ({whole[0]['after'][sp]['n']:,} pairs), ten metrics:", '', md_table(list(mr[0]), mr), '']
+            out += [f"{sp.capitalize()} ({whole[0].after[sp].n:,} pairs), ten metrics:", '', md_table(list(mr[0]), mr), '']
     if cal:
         c = calibration(cal, n_resamples=n_resamples)
         rows = calibration_rows(c)

@@ -14,8 +14,8 @@ from .sources import get_source, fetch
 
 # %% auto #0
 __all__ = ['NLI_LABELS', 'READERS', 'FILE_FORMATS', 'HUB_ID', 'LABEL_MAPS', 'DataError', 'read_text', 'read_table', 'read_korsts',
-           'read_hebrew_stsb', 'read_kornli', 'read_jsonl', 'read_hebnli', 'read_stsb_csv', 'load_dataset', 'data_spec',
-           'describe_source', 'load_data', 'nli_to_triplets', 'nli_to_pairs', 'nli_to_entailment_pairs',
+           'read_hebrew_stsb', 'read_kornli', 'read_jsonl', 'read_hebnli', 'read_stsb_csv', 'load_registry_dataset',
+           'data_spec', 'describe_source', 'load_data', 'nli_to_triplets', 'nli_to_pairs', 'nli_to_entailment_pairs',
            'dataset_stats', 'stats_details']
 
 # %% ../nbs/04_data.ipynb #c144f02b
@@ -126,7 +126,7 @@ def _nli_features(rows):
     if rows and 'genre' in rows[0]: f['genre'] = Value('string')
     return Features(f)
 
-def load_dataset(name:str, # registry name: korsts, kornli-xnli, kornli-train, hebnli, hebnli-train, hebrew-stsb
+def load_registry_dataset(name:str, # registry name: korsts, kornli-xnli, kornli-train, hebnli, hebnli-train, hebrew-stsb
                  split:str, # a split of that dataset; '+'-joined splits are concatenated ('dev+test')
                  settings=None, # default: `get_settings()`
                 ) -> Dataset:
@@ -256,7 +256,7 @@ def load_data(spec, # a data source: registry name, file path, 'hf:owner/name' o
     d = data_spec(spec, split)
     if d['kind'] == 'registry':
         if d.get('columns') or d.get('score_scale'): raise ValueError(f"{d['name']}: columns and score_scale apply to files and hub datasets, not registry datasets")
-        return load_dataset(d['name'], d['split'] or 'train', settings)
+        return load_registry_dataset(d['name'], d['split'] or 'train', settings)
     where = describe_source(d)
     ds = _canonical(_file_rows(d) if d['kind'] == 'file' else _hub_rows(d), d, d['path'] if d['kind'] == 'file' else where)
     ds.info.description = f'{where}: {len(ds)} rows'

@@ -10,18 +10,18 @@ import numpy as np
 from .metrics import pooled_comparison
 from .tables import md_table
 from .report import schedule_label
-from .runs import reported, reported_cosine
+from .record import RunRecord
 
 # %% auto #0
-__all__ = ['latest_runs', 'seed_comparison', 'verdict', 'run_rows', 'comparison_rows', 'comparison_markdown', 'results_section',
-           'splice']
+__all__ = ['latest_runs', 'seed_comparison', 'comparison_verdict', 'run_rows', 'comparison_rows', 'comparison_section',
+           'results_section', 'splice']
 
 # %% ../nbs/15_findings.ipynb #06d1c169
 def latest_runs(runs:list, # run records, oldest first (`runs.collect_runs`)
                ) -> list:
     "The newest run of each (card, variant, seed)."
     out = {}
-    for r in runs: out[(r['card'], r['variant'], r['seed'])] = r
+    for r in runs: out[(r.card, r.variant, r.seed)] = r
     return list(out.values())
 
 # %% ../nbs/15_findings.ipynb #a96649ec
@@ -31,20 +31,20 @@ def seed_comparison(runs:list, # run records (`runs.collect_runs`)
                     seeds:list|None=None, # default: every seed both ran
                     splits:tuple=('dev', 'test'), n_resamples:int=1000) -> dict|None:
     "A − B for `card`, paired on the same pairs seed by seed and pooled over the seeds; None when no seed has both."
-    ra, rb = ({r['seed']: r for r in latest_runs(runs) if r['card'] == card and r['variant'] == v} for v in (a, b))
+    ra, rb = ({r.seed: r for r in latest_runs(runs) if r.card == card and r.variant == v} for v in (a, b))
     shared = [s for s in (seeds or sorted(ra)) if s in ra and s in rb]
     if not shared: return None
     out = {}
     for sp in splits:
-        gold = ra[shared[0]]['gold'][sp]
-        if bad := [r['folder'] for s in shared for r in (ra[s], rb[s]) if r['gold'][sp] != gold]:
-            raise ValueError(f"{card}, {sp}: {', '.join(bad)} scored other pairs than {ra[shared[0]]['folder']}; a paired comparison needs the same pairs")
-        out[sp] = pooled_comparison([(reported_cosine(ra[s], sp), reported_cosine(rb[s], sp)) for s in shared], gold, n_resamples=n_resamples)
-    return dict(card=card, a=a, b=b, seeds=shared, folders={s: (ra[s]['folder'], rb[s]['folder']) for s in shared},
-                steps={s: (ra[s]['steps'], rb[s]['steps']) for s in shared}, splits=out)
+        gold = ra[shared[0]].gold[sp]
+        if bad := [r.folder for s in shared for r in (ra[s], rb[s]) if r.gold[sp] != gold]:
+            raise ValueError(f"{card}, {sp}: {', '.join(bad)} scored other pairs than {ra[shared[0]].folder}; a paired comparison needs the same pairs")
+        out[sp] = pooled_comparison([(ra[s].reported_cosine(sp), rb[s].reported_cosine(sp)) for s in shared], gold, n_resamples=n_resamples)
+    return dict(card=card, a=a, b=b, seeds=shared, folders={s: (ra[s].folder, rb[s].folder) for s in shared},
+                steps={s: (ra[s].steps, rb[s].steps) for s in shared}, splits=out)
 
 # %% ../nbs/15_findings.ipynb #53573a48
-def verdict(p:dict, # one split of a `seed_comparison` (a `metrics.pooled_comparison` result)
+def comparison_verdict(p:dict, # one split of a `seed_comparison` (a `metrics.pooled_comparison` result)
            ) -> str:
     "What one pooled comparison supports, in words: a direction only where its intervals exclude 0."
     n, (lo, hi), (slo, shi) = p['n_seeds'], p['ci_pairs'], p['ci_seeds']
@@ -65,12 +65,12 @@ def run_rows(runs:list, # run records
     "One row a run: card, recipe, seed, run folder, steps, train rows, wall time, dev and test spearman_cosine zero-shot → reported [95% CI]."
     rows = []
     for r in runs:
-        s = reported(r)
-        sc = lambda ev, sp: ev[sp]['metrics']['spearman_cosine']
-        rows.append({'card': r['card'], 'recipe': (labels or {}).get((r['card'], r['variant']), r['variant'] or 'published recipe'), 'seed': r['seed'],
-                     'run folder': f"`{Path(r['folder']).name}`", 'schedule': schedule_label(r), 'train rows': f"{sum(r['train_sizes'].values()):,}",
-                     'wall (s)': f"{r['wall_seconds']:.0f}",
-                     **{f'{sp} zero-shot → tuned [95% CI]': f"{sc(r['before'], sp):.4f} → {_ci(sc(s, sp), s[sp]['ci']['spearman_cosine'])}" for sp in ('dev', 'test')}})
+        s = r.reported()
+        sc = lambda ev, sp: ev[sp].metrics['spearman_cosine']
+        rows.append({'card': r.card, 'recipe': (labels or {}).get((r.card, r.variant), r.variant or 'published recipe'), 'seed': r.seed,
+                     'run folder': f"`{Path(r.folder).name}`", 'schedule': schedule_label(r), 'train rows': f"{sum(r.train_sizes.values()):,}",
+                     'wall (s)': f"{r.wall_seconds:.0f}",
+                     **{f'{sp} zero-shot → tuned [95% CI]': f"{sc(r.before, sp):.4f} → {_ci(sc(s, sp), s[sp].ci['spearman_cosine'])}" for sp in ('dev', 'test')}})
     return rows
 
 def comparison_rows(c:dict, # a `seed_comparison`
@@ -86,7 +86,7 @@ def comparison_rows(c:dict, # a `seed_comparison`
     return rows
 
 # %% ../nbs/15_findings.ipynb #0dfdc88c
-def comparison_markdown(title:str, c:dict, # a `seed_comparison`
+def comparison_section(title:str, c:dict, # a `seed_comparison`
                         a:str, b:str, # what A and B are, in words
                         figure:str|None=None, # relative path of its figure
                         level:int=3, # markdown heading level of its title
@@ -96,7 +96,7 @@ def comparison_markdown(title:str, c:dict, # a `seed_comparison`
     if figure: out += [f'![{title}]({figure})', '']
     rows = comparison_rows(c)
     out += [md_table(list(rows[0]), rows), '']
-    out += [f"- {sp}: {verdict(p)}." for sp, p in c['splits'].items()]
+    out += [f"- {sp}: {comparison_verdict(p)}." for sp, p in c['splits'].items()]
     return '\n'.join(out) + '\n'
 
 def results_section(runs:list, # run records
@@ -105,13 +105,13 @@ def results_section(runs:list, # run records
                     profile:str='cpu', n_resamples:int=1000) -> str:
     "The README's results: where the runs came from, one row a run that a section uses, then each section with a comparison."
     secs = [s for s in sections if s[1]]
-    used = [r for r in runs if any(r['folder'] in pair for s in secs for pair in s[1]['folders'].values())]
-    ms = used[0]['model_source'] if used else {}
+    used = [r for r in runs if any(r.folder in pair for s in secs for pair in s[1]['folders'].values())]
+    ms = used[0].model_source if used else {}
     stand_in = f", here through the mirror's declared **stand-in** `{Path(str(ms.get('used'))).name}` (each run folder records it with its sha256)" if ms.get('stand_in') else ''
     rows = run_rows(used, labels)
     return '\n'.join([f"Generated by `make findings` from {len(used)} run folders (`{profile}` profile, under `outputs/`); base model "
                       f"`{ms.get('asked')}`{stand_in}. Intervals: 95%, paired bootstrap over the pairs ({n_resamples:,} resamples); seeds pooled by their mean.",
-                      '', md_table(list(rows[0]), rows) if rows else '(no runs)', ''] + [comparison_markdown(*s) for s in secs])
+                      '', md_table(list(rows[0]), rows) if rows else '(no runs)', ''] + [comparison_section(*s) for s in secs])
 
 def splice(text:str, block:str, name:str='findings') -> str:
     "`text` with what lies between `<!-- name:begin -->` and `<!-- name:end -->` replaced by `block`."

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 import yaml
 from .card import Card, read_card, card_provenance, log_values, loss_log
-from .data import load_data, load_dataset, describe_source
+from .data import load_data, load_registry_dataset, describe_source
 from .sources import load_registry, file_status
 from .recipe import Recipe, recipe_problems, unknown_args, TRAIN_KEYS, remote_code_class
 

@@ -9,17 +9,19 @@ import copy, inspect, json, os, sys, uuid
 from functools import cache
 from itertools import count
 from pathlib import Path
+from .settings import atomic_file
 
 # %% auto #0
-__all__ = ['RECORD', 'RUN_NOTEBOOK', 'PLAIN_OUTPUTS', 'run_record', 'record_run', 'is_template', 'recorded_run', 'strip_outputs',
-           'nbdev_clean', 'needs_trust', 'cells_trusted', 'run_folder_problem', 'save_executed', 'notebook_file',
-           'pre_save', 'ipykernel_language_info', 'runs_this_python', 'kernel_metadata', 'contents_manager_class']
+__all__ = ['RECORD', 'RUN_NOTEBOOK', 'PLAIN_OUTPUTS', 'run_folder_output', 'record_run', 'is_template', 'recorded_run',
+           'strip_outputs', 'nbdev_clean', 'needs_trust', 'cells_trusted', 'run_folder_problem', 'save_executed',
+           'notebook_file', 'pre_save', 'ipykernel_language_info', 'runs_this_python', 'kernel_metadata',
+           'contents_manager_class']
 
 # %% ../nbs/18_lab.ipynb #lab00005
-RECORD = 'sts_study'         # the output metadata key of a run record
+RECORD = 'sts_study'         # the output metadata key of a run-folder output (`run_folder_output`)
 RUN_NOTEBOOK = 'run.ipynb'   # the executed notebook in a run folder: the name `sts-study reproduce` (papermill) gives it
 
-def run_record(out:Path|str, # the run folder
+def run_folder_output(out:Path|str, # the run folder
                token:str|None=None, # this execution's id; None: a new one
               ) -> dict:
     "A `display_data` output recording the run folder (absolute) that this execution of a template writes."
@@ -29,9 +31,9 @@ def run_record(out:Path|str, # the run folder
 
 def record_run(out:Path|str, # the run folder `begin_run` returned
               ):
-    "Show the run record in the calling cell's output, so that a JupyterLab save keeps the executed notebook in `out`."
+    "Show the run-folder output in the calling cell's output, so that a JupyterLab save keeps the executed notebook in `out`."
     from IPython.display import display
-    o = run_record(out)
+    o = run_folder_output(out)
     display(o['data'], raw=True, metadata=o['metadata'])
 
 # %% ../nbs/18_lab.ipynb #lab00006
@@ -43,7 +45,7 @@ def is_template(nb:dict, # a notebook (nbformat 4, as JSON)
 
 def recorded_run(nb:dict, # a notebook (nbformat 4, as JSON)
                 ) -> dict|None:
-    "The last run record among the notebook's outputs (`run_folder`, `token`), or None."
+    "The last run-folder record among the notebook's outputs (`run_folder`, `token`), or None."
     recs = [r for c in nb.get('cells', []) for o in c.get('outputs') or []
             if isinstance(r := (o.get('metadata') or {}).get(RECORD), dict) and r.get('run_folder')]
     return recs[-1] if recs else None
@@ -110,7 +112,7 @@ def run_folder_problem(folder:str|Path, # the run folder a notebook's output met
     return None
 
 def save_executed(nb:dict, # the notebook as the browser sent it, outputs and all (not changed)
-                  record:dict, # its run record (`recorded_run`)
+                  record:dict, # its run-folder record (`recorded_run`)
                   notary=None, # the server's `NotebookNotary`: signs the copy when every cell is trusted
                   outputs:Path|None=None, # the outputs folder run folders must be under (default: the settings')
                  ) -> Path:
@@ -125,9 +127,7 @@ def save_executed(nb:dict, # the notebook as the browser sent it, outputs and al
     ok = cells_trusted(nb)  # (nbformat's check_cells lets update_display_data through)
     if notary is not None and notary.check_cells(nb) and ok: notary.sign(nb)  # check_cells removes the cells' `trusted` flags
     for c in nb.cells: c.get('metadata', {}).pop('trusted', None)
-    tmp = folder/f'.{dest.name}.saving'
-    nbformat.write(nb, str(tmp))
-    os.replace(tmp, dest)
+    with atomic_file(dest) as f: nbformat.write(nb, f)  # whole or not at all
     return dest
 
 # %% ../nbs/18_lab.ipynb #lab00015

@@ -16,7 +16,7 @@ from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimil
 # %% auto #0
 __all__ = ['SIMILARITIES', 'METRICS', 'EVALUATORS', 'pair_similarities', 'check_inputs', 'sts_metrics', 'bootstrap_ci',
            'paired_comparison', 'pooled_comparison', 'by_group', 'embed_pairs', 'evaluate', 'RememberingEvaluator',
-           'sts_evaluator', 'FixedEmbeddingEvaluator', 'weights_sha256', 'pairs_sha256', 'cached_evaluate',
+           'sts_evaluator', 'FixedEmbeddingEvaluator', 'parameters_sha256', 'pairs_sha256', 'cached_evaluate',
            'build_evaluator']
 
 # %% ../nbs/05_metrics.ipynb #29e8fd48
@@ -179,7 +179,7 @@ class FixedEmbeddingEvaluator(EmbeddingSimilarityEvaluator):
 
 # %% ../nbs/05_metrics.ipynb #dp000002
 import hashlib, json
-def weights_sha256(model) -> str:
+def parameters_sha256(model) -> str:
     "sha256 over a model's parameters and buffers (names, dtypes, shapes, bytes)."
     h = hashlib.sha256()
     for k, v in model.state_dict().items():
@@ -197,7 +197,7 @@ def cached_evaluate(model, ds, cache:Path|str|None, # folder of cached evaluatio
     "`evaluate`, read from / written to `cache` under the weights', the pairs' and the settings' checksum."
     if cache is None: return evaluate(model, ds, n_resamples=n_resamples, seed=seed, **kw)
     import sts_study
-    key = hashlib.sha256(f"{weights_sha256(model)}|{pairs_sha256(ds)}|{n_resamples}|{seed}|{kw.get('prompt')}|{sts_study.__version__}".encode()).hexdigest()
+    key = hashlib.sha256(f"{parameters_sha256(model)}|{pairs_sha256(ds)}|{n_resamples}|{seed}|{kw.get('prompt')}|{sts_study.__version__}".encode()).hexdigest()
     f = Path(cache)/f'{key}.json'
     if f.exists():
         out = json.loads(f.read_text()); out['cached'] = str(f); return out

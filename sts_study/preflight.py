@@ -19,7 +19,8 @@ from .losses import label_misuse
 from .recipe import Recipe, RecipeError, load_recipe, check_recipe, training_args, remote_code_problem
 from .card import read_card
 from .train import (build_train_data, build_model, build_losses, build_evaluation, build_args, build_optimizers, build_trainer,
-                    card_run, resume_point, restore, train, EvalAt, seed_everything, model_source, versions, git_commit)
+                    whole_run_plan, resume_point, restore, train, EvalAt, seed_everything, model_source, versions, git_commit)
+
 
 # %% auto #0
 __all__ = ['GPUS', 'MFU_ASSUMED', 'STEP_OVERHEAD_S', 'GPU_RESERVED_GB', 'SHAPES_FILE', 'SCRIPTS', 'CONVERTED', 'bench_mfu',
@@ -391,7 +392,7 @@ def schedule(r:Recipe, sizes:dict) -> dict:
     "The run's steps, steps an epoch, warm-up, evaluation points and checkpoints, as the engine will make them."
     from sts_study.train import compressed_plan, fit_t_total, FIT_DEFAULTS
     plan = compressed_plan(r, sizes)
-    cr = card_run(r, plan['card_sizes'] if plan else sizes)
+    cr = whole_run_plan(r, plan['card_sizes'] if plan else sizes)
     steps, evals = (plan['steps'], plan['evals']) if plan else (cr['steps'], cr['evals'])
     if r.stop.steps: steps = min(steps, r.stop.steps)
     if r.stop.epochs: steps = min(steps, math.ceil(r.stop.epochs * cr['steps_per_epoch']))

@@ -4,21 +4,21 @@
 
 # %% ../nbs/11_report.ipynb #rp000003
 from __future__ import annotations
-import csv, json, os, shutil
+import csv, json
 from pathlib import Path
-from .settings import get_settings, write_atomic, fault_point, temp_dir, fsync_dir
+from .settings import get_settings, write_atomic, fault_point, atomic_dir
 from .tables import md_table, md_text, md_code
 from .metrics import METRICS
 from .data import stats_details
 from .card import Card, read_card, render_card, published_metrics, published_step, card_diff, loss_log
 from .train import card_step, epoch_plan
-from .runs import reported, reported_cosine
+from .record import RunRecord
 from . import plots
 
 # %% auto #0
-__all__ = ['card_from_run', 'model_line', 'run_schedule', 'schedule_label', 'schedule_line', 'reading_line',
-           'reproduction_section', 'loss_comparison', 'loss_comparison_markdown', 'stats_comparison', 'published_card',
-           'run_metrics', 'comparison_markdown', 'write_plots', 'write_outputs']
+__all__ = ['card_from_run', 'model_line', 'schedule_label', 'schedule_line', 'reading_line', 'reproduction_section',
+           'loss_comparison', 'loss_comparison_markdown', 'stats_comparison', 'published_card', 'run_metrics',
+           'comparison_markdown', 'write_plots', 'write_outputs']
 
 # %% ../nbs/11_report.ipynb #1a8ec63e
 def _fmt_log(v, col):
@@ -37,28 +37,28 @@ def _hub_dataset(data) -> str|None:
     if d['kind'] == 'registry' and d['name'] in load_registry(): return load_registry()[d['name']].files[0].repo
     return None
 
-def card_from_run(run:dict, # a run record (run.json)
+def card_from_run(run:RunRecord, # a run record (run.json)
                   published:Card, # the published card whose layout and citations to follow
                   log_csv:Path|str|None=None, # the run's log.csv
                   eval_name:str='sts-dev') -> Card:
     "A `Card` describing the run, in the published card's layout."
-    r = run['recipe']
-    dev = {k: round(v, 4) for k, v in reported(run)['dev']['metrics'].items()}
+    r = run.recipe
+    dev = {k: round(v, 4) for k, v in run.reported()['dev'].metrics.items()}
     fm = json.loads(json.dumps(published.front_matter))
-    fm['base_model'] = run['base_model']
+    fm['base_model'] = run.base_model
     fm.pop('widget', None)
-    fm['tags'] = [t for t in fm.get('tags', []) if not t.startswith('dataset_size:')] + [f"dataset_size:{sum(run['train_sizes'].values())}"]
-    name = f"SentenceTransformer based on {run['base_model']}"
+    fm['tags'] = [t for t in fm.get('tags', []) if not t.startswith('dataset_size:')] + [f"dataset_size:{sum(run.train_sizes.values())}"]
+    name = f"SentenceTransformer based on {run.base_model}"
     if r.get('language') and not fm.get('language'): fm['language'] = [x.strip() for x in str(r['language']).split(',')]
     fm['datasets'] = fm.get('datasets') or [x for x in dict.fromkeys(_hub_dataset(t['data']) for t in r['train']) if x]
     test_name = (r.get('test') or {}).get('name') or 'sts-test'
     fm['model-index'] = [dict(name=name, results=[dict(task=dict(type='semantic-similarity', name='Semantic Similarity'),
                                dataset=dict(name=n.replace('-', ' '), type=n),
-                               metrics=[dict(type=k, value=float(reported(run)[split]['metrics'][k]), name=k.replace('_', ' ').title()) for k in METRICS])
+                               metrics=[dict(type=k, value=float(run.reported()[split].metrics[k]), name=k.replace('_', ' ').title()) for k in METRICS])
                           for split, n in (('dev', eval_name), ('test', test_name))])]
     datasets = []
     for t in r['train']:
-        st = run['train_stats'][t['name']]
+        st = run.train_stats[t['name']]
         stats = {}
         for c, d in st['columns'].items(): stats[c] = dict(type=d['type'], details=stats_details(d))
         datasets.append(dict(name=t['name'], size=st['size'], columns=list(st['columns']), stats_n=st['n'], stats=stats,
@@ -71,42 +71,35 @@ def card_from_run(run:dict, # a run record (run.json)
         out = [[_fmt_log(x['epoch'], 'Epoch'), _fmt_log(x['step'], 'Step'), _fmt_log(x.get('loss'), 'loss'), _fmt_log(x.get(f'eval_{key}'), 'm')]
                for x in rows if x.get('loss') or x.get(f'eval_{key}')]
         logs = dict(columns=['Epoch', 'Step', 'Training Loss', key], rows=out)
-    return Card(front_matter=fm, title=name, base_model=run['base_model'], revision=r['model'].get('revision'),
-                max_seq_length=run['max_seq_length'], output_dim=run['output_dim'], similarity='Cosine Similarity',
-                architecture=run['architecture'], evaluations=[dict(task='Semantic Similarity', dataset=eval_name, metrics=dev, bold='spearman_max')],
+    return Card(front_matter=fm, title=name, base_model=run.base_model, revision=r['model'].get('revision'),
+                max_seq_length=run.max_seq_length, output_dim=run.output_dim, similarity='Cosine Similarity',
+                architecture=run.architecture, evaluations=[dict(task='Semantic Similarity', dataset=eval_name, metrics=dev, bold='spearman_max')],
                 datasets=datasets, non_default_hyperparameters={k: hp[k] for k in published.non_default_hyperparameters if k in hp},
-                hyperparameters=hp, training_logs=logs, framework_versions=run['versions'], citations=published.citations)
+                hyperparameters=hp, training_logs=logs, framework_versions=run.versions, citations=published.citations)
 
 # %% ../nbs/11_report.ipynb #rp000010
-def model_line(run:dict) -> str:
+def model_line(run:RunRecord) -> str:
     "Markdown naming the run's base model and, for a stand-in, what stood in for it (path, note, weights' sha256)."
-    src, asked = run.get('model_source') or {}, md_code(run['base_model'])  # (names from a recipe or a card: shown literally)
+    src, asked = run.model_source or {}, md_code(run.base_model)  # (names from a recipe or a card: shown literally)
     if src.get('stand_in'):
         return (f"{asked}: **stand-in** used, {md_code(src['used'])} ({md_text(src['note'])}; weights sha256 {md_code(src['weights_sha256'])}). "
                 "Not the same weights: numbers are not comparable one to one")
     if src.get('source') == 'random': return f"{asked}: {md_text(src['used'])} (no pretrained weights)"
-    pub = run.get('published_base')
-    return asked + (f" (the card's base: {md_code(pub)})" if pub and pub != run['base_model'] else '')
+    pub = run.published_base
+    return asked + (f" (the card's base: {md_code(pub)})" if pub and pub != run.base_model else '')
 
-def run_schedule(run:dict) -> dict:
-    "A run's schedule record (runs from before compression existed: a prefix when their recipe stopped early, else the whole run)."
-    if run.get('schedule'): return run['schedule']
-    rec = run.get('recipe') or {}
-    if rec.get('stop_after_steps') or rec.get('stop_after_epochs'): return dict(kind='prefix', steps=run['steps'], of=run.get('max_steps') or run['steps'])
-    return dict(kind='whole', steps=run['steps'])
-
-def schedule_label(run:dict) -> str:
+def schedule_label(run:RunRecord) -> str:
     "The schedule a run trained on, in a few words: compressed (card steps → steps), a prefix, or the whole run."
-    s = run_schedule(run)
-    if s['kind'] == 'compressed': return f"card's {s['card_steps']:,} steps compressed to {s['steps']:,}" + (f", stopped at {run['steps']:,}" if run['steps'] < s['steps'] else '')
+    s = run.schedule
+    if s['kind'] == 'compressed': return f"card's {s['card_steps']:,} steps compressed to {s['steps']:,}" + (f", stopped at {run.steps:,}" if run.steps < s['steps'] else '')
     if s['kind'] == 'prefix': return f"first {s['steps']:,} of {s['of']:,} steps"
     return f"whole run, {s['steps']:,} steps"
 
-def schedule_line(run:dict, # a run record
+def schedule_line(run:RunRecord, # a run record
                   published:Card|None=None, # the published card: its last logged step is mapped onto a compressed run
                  ) -> str:
     "Markdown: which schedule the run trained on; for a compressed run, where the card's published step falls in it."
-    s = run_schedule(run)
+    s = run.schedule
     if s['kind'] == 'prefix': return (f"- **Schedule:** a prefix: the first {s['steps']:,} steps of the recipe's {s['of']:,}, at the rates the whole "
                                       f"schedule has there (not the whole run)")
     if s['kind'] != 'compressed': return f"- **Schedule:** the whole run, {s['steps']:,} steps"
@@ -119,9 +112,9 @@ def schedule_line(run:dict, # a run record
         line += f". The card's published step {p:,} of {s['card_steps']:,} is step {card_step(s, p):,} here"
     return line
 
-def reading_line(run:dict) -> str:
+def reading_line(run:RunRecord) -> str:
     "Markdown: which reading of fit()'s hidden arguments a fit() run trained, and why: inferred from the card's log (`infer`), with its evidence, or taken as the recipe states it."
-    opt = (run.get('recipe') or {}).get('optimizer') or {}
+    opt = (run.recipe or {}).get('optimizer') or {}
     inf, sched = opt.get('inferred_from'), opt.get('scheduler') or 'WarmupLinear'
     what = f"lr {opt.get('lr') or 2e-5:g}, warm-up {opt['warmup_steps']:,} steps, {sched}" if opt.get('warmup_steps') is not None else f"fit()'s 10,000 warm-up steps, {sched}"
     if not inf: return (f"- **Reading of fit()'s hidden arguments:** as the recipe states them ({what}): an assumption, not tested against the card's log "
@@ -131,42 +124,42 @@ def reading_line(run:dict) -> str:
             f"{inf['score']:.3f} (row errors in tolerances) over {len(inf['rows'])} rows and {n} seed{'s' if n > 1 else ''}; " + (inf.get('verdict') or '')
             + ('' if inf.get('settled') else ' (the best reading found, not settled by the log)'))
 
-def reproduction_section(run:dict, published:Card, run_dir:str|None=None) -> str:
+def reproduction_section(run:RunRecord, published:Card, run_dir:str|None=None) -> str:
     "Markdown: what ran, published vs reproduced metrics (delta, 95% CI), warnings and rows drawn per dataset."
-    sel = reported(run)
-    pub, dev, ci = published_metrics(published), sel['dev']['metrics'], sel['dev']['ci']
-    prof = md_code(run['profile'] + (f" / variant {run['variant']}" if run.get('variant') else ''))
+    sel = run.reported()
+    pub, dev, ci = published_metrics(published), sel['dev'].metrics, sel['dev'].ci
+    prof = md_code(run.profile + (f" / variant {run.variant}" if run.variant else ''))
     lines = [f"- **Profile:** {prof}", '- **Base model:** ' + model_line(run),
-             f"- **Seed:** {run['seed']}; **device:** {run['device']}" + (' (bf16)' if run.get('bf16') else ''),
-             f"- **Steps:** {run['steps']:,} (epoch {run['epochs']}); **wall time:** {run['wall_seconds']:,} s", schedule_line(run, published),
-             f"- **Git commit:** {md_code(run.get('git_commit'))}" + (f"; **run folder:** {md_code(run_dir)}" if run_dir else '')]
-    for n in run.get('notes', []): lines.append(f"- **Profile note:** {md_text(n)}")  # notes and warnings may quote a card
-    o = run.get('optimizer') or {}
+             f"- **Seed:** {run.seed}; **device:** {run.device}" + (' (bf16)' if run.bf16 else ''),
+             f"- **Steps:** {run.steps:,} (epoch {run.epochs}); **wall time:** {run.wall_seconds:,} s", schedule_line(run, published),
+             f"- **Git commit:** {md_code(run.git_commit)}" + (f"; **run folder:** {md_code(run_dir)}" if run_dir else '')]
+    for n in run.notes: lines.append(f"- **Profile note:** {md_text(n)}")  # notes and warnings may quote a card
+    o = run.optimizer or {}
     if o.get('builder') == 'fit':
         lines.append(f"- **Optimizer:** `model.fit()`'s reconstruction (sentence-transformers 3.0.1): AdamW lr {o['lr']:g}, weight decay {o['weight_decay']:g} "
                      f"(not bias/LayerNorm), WarmupLinear over t_total {o['t_total']:,} steps; the hyperparameters below are printed as the card printed them")
         lines.append(reading_line(run))
     elif o: lines.append("- **Optimizer:** the printed hyperparameters read at face value (TrainingArguments)")
-    if sel is not run['after']:
-        s, a, b = run['selection'], run['after'], sel
+    if run.reports_best:
+        s, a, b = run.selection, run.after, sel
         lines.append(f"- **Model selection:** best on dev ({s['metric']}) at step {s['step']:,}, as fit() saved it: dev spearman_cosine "
-                     f"{b['dev']['metrics']['spearman_cosine']:.4f}, test {b['test']['metrics']['spearman_cosine']:.4f}; the last model (step {run['steps']:,}): "
-                     f"dev {a['dev']['metrics']['spearman_cosine']:.4f}, test {a['test']['metrics']['spearman_cosine']:.4f}; selecting on dev changed test by "
-                     f"{b['test']['metrics']['spearman_cosine'] - a['test']['metrics']['spearman_cosine']:+.4f}")
-    for w in run.get('warnings', []): lines.append(f"- **Warning:** {md_text(w)}")
+                     f"{b['dev'].metrics['spearman_cosine']:.4f}, test {b['test'].metrics['spearman_cosine']:.4f}; the last model (step {run.steps:,}): "
+                     f"dev {a['dev'].metrics['spearman_cosine']:.4f}, test {a['test'].metrics['spearman_cosine']:.4f}; selecting on dev changed test by "
+                     f"{b['test'].metrics['spearman_cosine'] - a['test'].metrics['spearman_cosine']:+.4f}")
+    for w in run.warnings: lines.append(f"- **Warning:** {md_text(w)}")
     rows = [[k, f'{pub[k]:.4f}' if k in pub else '-', f'{dev[k]:.4f}', f'{dev[k] - pub[k]:+.4f}' if k in pub else '-', f'[{ci[k][0]:.4f}, {ci[k][1]:.4f}]',
-             f"{run['before']['dev']['metrics'][k]:.4f}"] for k in METRICS]
+             f"{run.before['dev'].metrics[k]:.4f}"] for k in METRICS]
     t = md_table(['Metric', 'Published', 'Reproduced', 'Δ', '95% CI (bootstrap)', 'Zero-shot'], rows)
-    tci = sel['test']['ci']
-    tt = md_table(['Metric', 'Reproduced', '95% CI (bootstrap)', 'Zero-shot'], [[k, f"{sel['test']['metrics'][k]:.4f}", f'[{tci[k][0]:.4f}, {tci[k][1]:.4f}]',
-                  f"{run['before']['test']['metrics'][k]:.4f}"] for k in METRICS])
-    acc = [[md_text(n), f'{run["train_sizes"][n]:,}', f'{c["batches"]:,}', f'{c["rows"]:,}', f'{c["rows"] / run["train_sizes"][n]:.1%}']
-           for n, c in run['consumed'].items()]
+    tci = sel['test'].ci
+    tt = md_table(['Metric', 'Reproduced', '95% CI (bootstrap)', 'Zero-shot'], [[k, f"{sel['test'].metrics[k]:.4f}", f'[{tci[k][0]:.4f}, {tci[k][1]:.4f}]',
+                  f"{run.before['test'].metrics[k]:.4f}"] for k in METRICS])
+    acc = [[md_text(n), f'{run.train_sizes[n]:,}', f'{c["batches"]:,}', f'{c["rows"]:,}', f'{c["rows"] / run.train_sizes[n]:.1%}']
+           for n, c in run.consumed.items()]
     a = md_table(['Dataset', 'Rows', 'Batches drawn', 'Rows drawn', 'Share used'], acc)
-    tm = sel['test']['metrics']
-    return '\n'.join(lines) + f"\n\n#### Dev ({sel['dev']['n']:,} pairs): published vs reproduced\n\n{t}\n\n" + \
-        f"Test ({sel['test']['n']:,} pairs): spearman_cosine {tm['spearman_cosine']:.4f} (zero-shot {run['before']['test']['metrics']['spearman_cosine']:.4f}).\n\n{tt}\n\n" + \
-        f"#### Data drawn by the {md_code(run.get('sampler'))} sampler\n\n{a}\n"
+    tm = sel['test'].metrics
+    return '\n'.join(lines) + f"\n\n#### Dev ({sel['dev'].n:,} pairs): published vs reproduced\n\n{t}\n\n" + \
+        f"Test ({sel['test'].n:,} pairs): spearman_cosine {tm['spearman_cosine']:.4f} (zero-shot {run.before['test'].metrics['spearman_cosine']:.4f}).\n\n{tt}\n\n" + \
+        f"#### Data drawn by the {md_code(run.sampler)} sampler\n\n{a}\n"
 
 # %% ../nbs/11_report.ipynb #rp000011
 def loss_comparison(published:Card, # the published card (its Training Logs)
@@ -216,20 +209,20 @@ def published_card(recipe:dict) -> Card:
         if f.exists(): return read_card(f, partial=True)
     raise FileNotFoundError(f"the recipe's published card {p} is neither in {get_settings().cards} nor a file")
 
-def run_metrics(run:dict, # the run record
+def run_metrics(run:RunRecord, # the run record
                 pub:dict, # the published card's metrics (`published_metrics`)
                ) -> dict:
     "metrics.json's content: the reported model's dev and test metrics with their intervals, zero-shot, last, published, and what the run was."
-    sel = reported(run)  # the best-on-dev model where the recipe selects it (as fit() saved it), else the last
-    return dict(card=run['card'], profile=run['profile'], variant=run['variant'], seed=run['seed'], stand_in=run['stand_in'],
-                model_source=run.get('model_source'), notes=run.get('notes', []),
-                dev=sel['dev']['metrics'], test=sel['test']['metrics'], dev_ci=sel['dev']['ci'],
-                test_ci=sel['test']['ci'], zero_shot_dev=run['before']['dev']['metrics'], zero_shot_test=run['before']['test']['metrics'],
-                last_dev=run['after']['dev']['metrics'], last_test=run['after']['test']['metrics'], selection=run.get('selection'),
-                optimizer=run.get('optimizer'), published_dev=pub, by_genre_dev=sel['dev'].get('by_genre'), steps=run['steps'], consumed=run['consumed'],
-                train_sizes=run['train_sizes'], warnings=run['warnings'], wall_seconds=run['wall_seconds'])
+    sel = run.reported()  # the best-on-dev model where the recipe selects it (as fit() saved it), else the last
+    return dict(card=run.card, profile=run.profile, variant=run.variant, seed=run.seed, stand_in=run.stand_in,
+                model_source=run.model_source, notes=run.notes,
+                dev=sel['dev'].metrics, test=sel['test'].metrics, dev_ci=sel['dev'].ci,
+                test_ci=sel['test'].ci, zero_shot_dev=run.before['dev'].metrics, zero_shot_test=run.before['test'].metrics,
+                last_dev=run.after['dev'].metrics, last_test=run.after['test'].metrics, selection=run.selection,
+                optimizer=run.optimizer, published_dev=pub, by_genre_dev=sel['dev'].by_genre, steps=run.steps, consumed=run.consumed,
+                train_sizes=run.train_sizes, warnings=run.warnings, wall_seconds=run.wall_seconds)
 
-def comparison_markdown(run:dict, pub:Card, card:Card, # the run, the published card and the run's own (`card_from_run`)
+def comparison_markdown(run:RunRecord, pub:Card, card:Card, # the run, the published card and the run's own (`card_from_run`)
                         repro:str, # the reproduction section (`reproduction_section`)
                         lc:dict, sc:list, # `loss_comparison` and `stats_comparison`
                        ) -> str:
@@ -242,34 +235,34 @@ def comparison_markdown(run:dict, pub:Card, card:Card, # the run, the published 
     st = ("\n\n#### Dataset statistics, published vs reproduced (first 1,000 rows, the run's tokenizer)\n\n"
           + f"{sum(x['equal'] for x in sc)} of {len(sc)} column statistics equal the card's.\n\n"
           + md_table(['dataset', 'column', 'published', 'reproduced', 'equal'], [[*lit(x['dataset'], x['column'], x['published'], x['reproduced']), 'yes' if x['equal'] else 'no'] for x in sc])) if sc else ''
-    return (f"# {md_text(run['card'])}: published vs reproduced ({md_text(run['profile'])}{' / ' + md_text(run['variant']) if run['variant'] else ''})\n\n"
+    return (f"# {md_text(run.card)}: published vs reproduced ({md_text(run.profile)}{' / ' + md_text(run.variant) if run.variant else ''})\n\n"
             + repro + logs + st + f"\n\n#### Hyperparameters that differ\n\n{hp}\n\n#### Framework versions\n\n{fv}\n")
 
-def write_plots(run:dict, out:Path, pubm:dict, # the run, its folder and the published metrics
+def write_plots(run:RunRecord, out:Path, pubm:dict, # the run, its folder and the published metrics
                 lc:dict, # `loss_comparison`
                ) -> dict|None:
     "plots/*.png of a finished run (training, dev scatter, metrics, loss vs published, consumption); the epoch plan of a multi-dataset run."
-    pl, sel = temp_dir(out, '.plots.'), reported(run)  # drawn aside (with the mode the umask gives), then renamed to plots/: whole or not at all
-    title = f"{run['card']} ({run['profile']}{', stand-in model' if run['stand_in'] else ''})"
-    if lc['compared']: plots.plot_loss_comparison(lc, title=f"{title}: training loss, {lc['within']} of {lc['n']} published rows within {lc['tol']:.0%}", path=pl/'loss_vs_published.png')
-    plots.plot_training(out/'log.csv', title=f'{title}: training', path=pl/'training.png')
-    plots.plot_scatter(reported_cosine(run, 'dev'), run['gold']['dev'], title=f'{title} dev', path=pl/'scatter_dev.png')
-    plots.plot_metric_bars(pubm, sel['dev']['metrics'], run['before']['dev']['metrics'], title=f'{title}: dev metrics', path=pl/'metrics.png')
-    plan = None
-    if len(run['train_sizes']) > 1:
-        plan = epoch_plan(run['train_sizes'], run['batch_size'], run['sampler'] or 'proportional')
-        plots.plot_consumption({f"{run['card']} {run['sampler']}": plan['rows']}, title='rows one epoch of this recipe draws', path=pl/'consumption.png')
-    shutil.rmtree(out/'plots', ignore_errors=True); os.replace(pl, out/'plots'); fsync_dir(out)
+    sel = run.reported()
+    with atomic_dir(out/'plots') as pl:  # drawn aside (with the mode the umask gives), then renamed to plots/: whole or not at all
+        title = f"{run.card} ({run.profile}{', stand-in model' if run.stand_in else ''})"
+        if lc['compared']: plots.plot_loss_comparison(lc, title=f"{title}: training loss, {lc['within']} of {lc['n']} published rows within {lc['tol']:.0%}", path=pl/'loss_vs_published.png')
+        plots.plot_training(out/'log.csv', title=f'{title}: training', path=pl/'training.png')
+        plots.plot_scatter(run.reported_cosine('dev'), run.gold['dev'], title=f'{title} dev', path=pl/'scatter_dev.png')
+        plots.plot_metric_bars(pubm, sel['dev'].metrics, run.before['dev'].metrics, title=f'{title}: dev metrics', path=pl/'metrics.png')
+        plan = None
+        if len(run.train_sizes) > 1:
+            plan = epoch_plan(run.train_sizes, run.batch_size, run.sampler or 'proportional')
+            plots.plot_consumption({f"{run.card} {run.sampler}": plan['rows']}, title='rows one epoch of this recipe draws', path=pl/'consumption.png')
     return plan
 
-def write_outputs(run:dict, # the run record from `run_recipe`
+def write_outputs(run:RunRecord, # the run record from `run_recipe`
                   out:Path|str) -> dict:
     "Write metrics.json, README.md, comparison.md and plots/*.png for a finished run; returns their paths."
     out = Path(out)
     fault_point('writing the card and plots')
-    pub = published_card(run['recipe'])
+    pub = published_card(run.recipe)
     metrics = run_metrics(run, published_metrics(pub))
-    card = card_from_run(run, pub, out/'log.csv', eval_name=run['recipe']['eval'].get('name') or 'sts-dev')
+    card = card_from_run(run, pub, out/'log.csv', eval_name=run.recipe['eval'].get('name') or 'sts-dev')
     repro = reproduction_section(run, pub, str(out))
     write_atomic(out/'README.md', render_card(card, repro, model_id=str(out/'model')))
     lc, sc = loss_comparison(pub, out/'log.csv'), stats_comparison(pub, card)

@@ -4,18 +4,19 @@
 
 # %% ../nbs/10_runs.ipynb #ru000003
 from __future__ import annotations
-import json, os, socket
+import json, os, socket, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import yaml
 from .settings import get_settings, write_atomic, check_profile
 from .recipe import load_recipe, check_recipe, RecipeError
+from .card import typed
+from .record import RunRecord
 
 # %% auto #0
 __all__ = ['PARAMS', 'STATUSES', 'PRODUCTS', 'new_run_dir', 'run_params', 'read_params', 'parse_overrides', 'ParamsError',
            'check_params', 'set_status', 'status_detail', 'process_start', 'process_alive', 'run_process', 'get_status',
-           'mark_ended', 'check_resumable', 'begin_run', 'finish_run', 'reported', 'reported_cosine', 'load_run',
-           'collect_runs', 'list_runs']
+           'mark_ended', 'check_resumable', 'begin_run', 'finish_run', 'load_run', 'collect_runs', 'list_runs']
 
 # %% ../nbs/10_runs.ipynb #ru000006
 def new_run_dir(card:str, profile:str, variant:str|None=None, outputs:Path|None=None) -> Path:
@@ -48,15 +49,8 @@ def parse_overrides(pairs:list) -> dict:
         d = out
         *head, last = k.split('.')
         for h in head: d = d.setdefault(h, {})
-        d[last] = _value(v) if isinstance(v, str) else v
+        d[last] = typed(v, 'yaml') if isinstance(v, str) else v
     return out
-
-def _value(s:str):
-    v = yaml.safe_load(s)
-    if isinstance(v, str):  # YAML 1.1 reads 2e-5 as a string
-        try: return float(v)
-        except ValueError: pass
-    return v
 
 # %% ../nbs/10_runs.ipynb #sec00002
 PARAMS = {'card': str, 'profile': str, 'variant': (str, type(None)), 'seed': int, 'overrides': dict, 'out': str}  # params.yaml: key → type
@@ -216,31 +210,32 @@ def finish_run(out:Path|str) -> Path:
     set_status(out, 'complete')
     return out
 
-# %% ../nbs/10_runs.ipynb #ru000012
-def reported(run:dict) -> dict:
-    "The evaluations a run reports: its best-on-dev model's when the recipe selects that (as fit() saved it), else the last's."
-    return run['best'] if (run.get('selection') or {}).get('rule') == 'best_on_dev' and run.get('best') else run['after']
-
-def reported_cosine(run:dict, split:str) -> list:
-    "Cosine of each `split` pair under the model `run` reports (see `reported`)."
-    return run['cosine'][f'{split}_best'] if reported(run) is not run['after'] else run['cosine'][split]
-
 # %% ../nbs/10_runs.ipynb #ru000014
-def load_run(folder:Path|str) -> dict:
-    "A complete run folder's `run.json` record with its folder and `metrics.json` added."
+def _json(p:Path) -> dict:
+    d = json.loads(p.read_text(encoding='utf-8'))
+    if not isinstance(d, dict): raise ValueError('not a JSON object')
+    return d
+
+def load_run(folder:Path|str) -> RunRecord:
+    "A complete run folder's `RunRecord`, with its folder and `metrics.json`; a ValueError naming the file that is malformed."
     f = Path(folder)
-    if get_status(f) != 'complete': raise ValueError(f'{f} is not a complete run (STATUS {get_status(f)})')
-    rec = json.loads((f/'run.json').read_text())
-    rec['folder'] = str(f); rec['metrics_json'] = json.loads((f/'metrics.json').read_text())
+    if (st := get_status(f)) != 'complete': raise ValueError(f'{f} is not a complete run (STATUS {st})')
+    file = f/'run.json'
+    try:
+        rec = RunRecord.from_json(_json(file))
+        rec.folder, rec.metrics_json = str(f), _json(file := f/'metrics.json')
+    except (OSError, ValueError, UnicodeDecodeError) as e: raise ValueError(f'{file}: {e}') from None
     return rec
 
 def collect_runs(root:Path|str, profile:str|None=None) -> list:
-    "Every complete run under `root` (optionally of one profile), oldest first."
+    "Every complete run under `root` (optionally of one profile), oldest first; a malformed one passed over with a warning naming its file and why."
     out = []
     for f in sorted(Path(root).glob('*/STATUS')):
-        if get_status(f.parent) != 'complete': continue
-        r = load_run(f.parent)
-        if profile is None or r['profile'] == profile: out.append(r)
+        try:
+            if get_status(f.parent) != 'complete': continue
+            r = load_run(f.parent)
+        except (ValueError, OSError) as e: warnings.warn(f'passed over a malformed run folder: {e}'); continue
+        if profile is None or r.profile == profile: out.append(r)
     return out
 
 # %% ../nbs/10_runs.ipynb #ru000015
@@ -261,7 +256,7 @@ def _run_row(f:Path) -> dict:
             m = _json(f/file)
             row.update(steps=m.get('steps'), dev=m['dev']['spearman_cosine'], test=m['test']['spearman_cosine'], wall_s=m.get('wall_seconds'))
         elif (f/(file := 'run.json')).exists():
-            r = _json(f/file); row.update(steps=r.get('steps'), wall_s=r.get('wall_seconds'))
+            r = RunRecord.from_json(_json(f/file)); row.update(steps=r.steps, wall_s=r.wall_seconds)
     except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
         why = str(e) if str(f) in str(e) else f"{f/file}: {f'missing key {e}' if isinstance(e, KeyError) else e}"
         raise ValueError(why) from None

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_settings.ipynb #2f817b17
 from __future__ import annotations
-import os, configparser, secrets, signal
+import os, configparser, secrets, shutil, signal
 from urllib.parse import urlsplit
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -14,7 +14,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['PACKAGE_CARDS', 'PROFILES', 'RENAMED_PROFILES', 'LOOPBACK', 'find_settings', 'Settings', 'check_profile',
            'check_base_url', 'get_settings', 'temp_dir', 'fsync_dir', 'atomic_file', 'write_cause', 'write_atomic',
-           'fault_point']
+           'atomic_dir', 'fault_point']
 
 # %% ../nbs/00_settings.ipynb #4726b2de
 def find_settings(start:Path|str|None=None, # folder to start from (default: the working directory)
@@ -155,6 +155,17 @@ def write_atomic(path:Path|str, # the file to (re)write
     "Write `data` to `path` whole or not at all (`atomic_file`); returns `path`."
     with atomic_file(path, 'wb' if isinstance(data, bytes) else 'w') as f: f.write(data)
     return Path(path)
+
+# %% ../nbs/00_settings.ipynb #ad000001
+@contextmanager
+def atomic_dir(path:Path|str, # the folder to (re)write
+              ):
+    "Yield a new folder beside `path` (the umask's mode) that replaces `path` when the block ends without error (else removed)."
+    path = Path(path)
+    tmp = temp_dir(path.parent, f'.{path.name}.')
+    try: yield tmp
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    shutil.rmtree(path, ignore_errors=True); os.replace(tmp, path); fsync_dir(path.parent)
 
 # %% ../nbs/00_settings.ipynb #d80b95d5
 def fault_point(phase:str, # what the run is doing now, e.g. 'training' or 'writing checkpoint'

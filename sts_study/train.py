@@ -19,16 +19,18 @@ from .data import load_data, nli_to_triplets, nli_to_pairs, nli_to_entailment_pa
 from .models import load_model, resolve_model, random_model, train_tokenizer, TINY
 from .metrics import sts_evaluator, evaluate, cached_evaluate, build_evaluator
 from .losses import make_loss, label_misuse
+from .record import RunRecord, Evaluation
 from .recipe import Recipe, EvalSet, Optimizer, load_recipe, training_args, check_recipe
+
 
 # %% auto #0
 __all__ = ['RESUME_FILE', 'FIT_DEFAULTS', 'FIT_SCHEDULERS', 'train_texts', 'build_model', 'model_source', 'build_train_data',
            'build_losses', 'CountingTrainer', 'CSVLog', 'write_csv', 'write_progress', 'Progress', 'RunInterrupted',
            'signals_to', 'Preemption', 'StopAfter', 'use_fused', 'fit_t_total', 'fit_optimizers', 'EvalAtEpochEnd',
-           'BestOnDev', 'epoch_plan', 'card_run', 'compressed_plan', 'card_step', 'compress_lr', 'EvalAt',
+           'BestOnDev', 'epoch_plan', 'whole_run_plan', 'compressed_plan', 'card_step', 'compress_lr', 'EvalAt',
            'pick_device', 'versions', 'git_commit', 'seed_everything', 'build_evaluation', 'zero_shot', 'build_args',
            'build_optimizers', 'build_trainer', 'whole_checkpoint', 'resume_point', 'restore', 'train',
-           'final_evaluation', 'run_record', 'save_whole', 'run_recipe', 'lr_schedule']
+           'final_evaluation', 'build_record', 'save_whole', 'run_recipe', 'lr_schedule']
 
 # %% ../nbs/07_train.ipynb #bb323b8d
 def train_texts(data:DatasetDict) -> list:
@@ -316,7 +318,7 @@ def epoch_plan(sizes:dict, # dataset → rows
     raise ValueError(f'unknown sampler {sampler!r}')
 
 # %% ../nbs/07_train.ipynb #c338e7ac
-def card_run(r:Recipe, # the recipe
+def whole_run_plan(r:Recipe, # the recipe
              sizes:dict, # dataset → rows
             ) -> dict:
     "The run `r` makes on datasets of `sizes` when nothing stops it: steps an epoch, steps in all, evaluation steps (every eval_steps; fit() also at each epoch end)."
@@ -335,7 +337,7 @@ def compressed_plan(r:Recipe, # the recipe (its `schedule`)
     s = r.schedule or {}
     if not s.get('compress_to'): return None
     n, card_sizes = s['compress_to'], s.get('card_sizes') or sizes
-    ref = card_run(r, card_sizes)
+    ref = whole_run_plan(r, card_sizes)
     evals = sorted({min(n, max(1, round(p * n / ref['steps']))) for p in ref['evals']} | {n})  # and the last step, whose dev score the run reports anyway
     if (m := s.get('max_evals')) and len(evals) > m: evals = [evals[round((k + 1) * len(evals) / m) - 1] for k in range(m)]
     return dict(kind='compressed', steps=n, card_steps=ref['steps'], card_steps_per_epoch=ref['steps_per_epoch'], card_sizes=dict(card_sizes),
@@ -527,13 +529,13 @@ def final_evaluation(model, trainer:CountingTrainer, ev:dict, out:Path, seed:int
     return dict(after=after, other=other, chosen=chosen, selection=selection, reused_dev=last is not None)
 
 # %% ../nbs/07_train.ipynb #ch000008
-def _summary(ev:dict) -> dict: return {k: {x: v[x] for x in ('n', 'metrics', 'ci', 'by_genre') if x in v} for k, v in ev.items()}
+def _evaluations(ev:dict) -> dict: return {k: Evaluation(**{x: v[x] for x in ('n', 'metrics', 'ci', 'by_genre') if x in v}) for k, v in ev.items()}
 
-def run_record(r:Recipe, model, trainer:CountingTrainer, data:DatasetDict, ev:dict, before:dict, final:dict, run:dict) -> dict:
-    "run.json: what ran (recipe, model, schedule, data drawn, versions), the evaluations before and after, and each pair's cosine for the plots."
+def build_record(r:Recipe, model, trainer:CountingTrainer, data:DatasetDict, ev:dict, before:dict, final:dict, run:dict) -> RunRecord:
+    "The run's `RunRecord` (run.json): what ran (recipe, model, schedule, data drawn, versions), the evaluations before and after, each pair's cosine."
     st, after, chosen = trainer.state, final['after'], final['chosen']
     reused = dict(zero_shot_cached=[k for k in ('dev', 'test') if before[k].pop('cached', None)], final_dev_from_training_eval=final['reused_dev'])
-    return dict(card=r.card, profile=r.profile, variant=r.variant, seed=run['seed'], device=run['device'], bf16=trainer.args.bf16,
+    return RunRecord(card=r.card, profile=r.profile, variant=r.variant, seed=run['seed'], device=run['device'], bf16=trainer.args.bf16,
                 base_model=r.model.base, model_source=(src := model_source(r)), stand_in=src['stand_in'],
                 published_base=r.model.published_base or r.model.base, notes=list(r.notes),
                 steps=st.global_step, epochs=round(st.epoch or 0, 4), max_steps=st.max_steps,
@@ -545,7 +547,7 @@ def run_record(r:Recipe, model, trainer:CountingTrainer, data:DatasetDict, ev:di
                 architecture=str(model), output_dim=model.get_embedding_dimension(), max_seq_length=model.max_seq_length,
                 recipe=dataclasses.asdict(r), optimizer=run['optimizer'], selection=final['selection'], reused=reused,
                 other_evaluations=dict(before=before['other'], after=final['other']) if ev['extra'] else None,
-                best=_summary(chosen) if chosen else None, before=_summary({k: before[k] for k in ('dev', 'test')}), after=_summary(after),
+                best=_evaluations(chosen) if chosen else None, before=_evaluations({k: before[k] for k in ('dev', 'test')}), after=_evaluations(after),
                 cosine={'dev': after['dev']['cosine'], 'test': after['test']['cosine'], 'dev_before': before['dev']['cosine'], 'test_before': before['test']['cosine'],
                         **({'dev_best': chosen['dev']['cosine'], 'test_best': chosen['test']['cosine']} if chosen else {})},
                 gold={'dev': list(ev['dev']['score']), 'test': list(ev['test']['score'])})
@@ -565,7 +567,7 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                fail_at_step:int|None=None, # raise at this step (tests of resume)
                bf16:bool|None=None, # default: on where CUDA supports it
                keep_checkpoints:bool=False, # keep out/checkpoints after a run that finished (they hold optimizer state)
-              ) -> dict:
+              ) -> RunRecord:
     "Train `r` and evaluate before and after; returns (and writes to out/run.json) the run record."
     check_recipe(r)  # every problem at once, before anything is written
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -593,9 +595,9 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     write_progress(out, 'saving the model')  # (smoke runs save none: the moment, and its fault point, all the same)
     if save_model and rank0: save_whole(model, out/'model')
     shutil.rmtree(out/'best', ignore_errors=True)
-    rec = run_record(r, model, trainer, data, ev, before, final, dict(seed=seed, device=device, plan=plan, t0=t0, train_metrics=train_metrics,
+    rec = build_record(r, model, trainer, data, ev, before, final, dict(seed=seed, device=device, plan=plan, t0=t0, train_metrics=train_metrics,
                                                                       ckpt=ckpt, notes=notes, optimizer=optimizer))
-    if rank0: write_atomic(out/'run.json', json.dumps(rec, indent=1, default=str))
+    if rank0: write_atomic(out/'run.json', json.dumps(rec.to_json(), indent=1, default=str))
     return rec
 
 # %% ../nbs/07_train.ipynb #f17e0006
@@ -605,7 +607,7 @@ def lr_schedule(r:Recipe, # the recipe
                ) -> list:
     "The learning rate of each training step of `r` on datasets of `sizes`, computed without training."
     bs, ep = r.args['per_device_train_batch_size'], r.args['num_train_epochs']
-    total = n_steps or card_run(r, sizes)['steps']
+    total = n_steps or whole_run_plan(r, sizes)['steps']
     m = torch.nn.Linear(1, 1)
     if r.optimizer.builder == 'fit': o, s, _ = fit_optimizers(m, r.optimizer, sizes, bs, ep)
     else:

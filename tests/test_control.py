@@ -3,6 +3,7 @@ import json, re, subprocess, sys
 from pathlib import Path
 import numpy as np, pytest
 from conftest import ROOT, MIRROR, run_cli, needs_mirror, slow
+from sts_study.record import RunRecord
 
 MINILM = 'sentence-transformers/all-MiniLM-L6-v2'
 needs_minilm = pytest.mark.skipif(MIRROR is None or not (MIRROR/MINILM/'model.safetensors').exists(), reason=f'no mirror copy of {MINILM} (set STS_STUDY_MIRROR)')
@@ -49,6 +50,8 @@ def test_card_m_smoke_run_compares_row_by_row_and_carries_hub_metadata(tmp_path)
     out = tmp_path/'m'
     r = run_cli('reproduce', 'english-minilm', '--profile', 'smoke', '--out', out, '-p', 'args.max_steps', '100', '-p', 'args.logging_steps', '50')
     assert r.returncode == 0, r.stderr[-3000:]
+    said = ''.join(''.join(o.get('text', '')) for c in json.loads((tmp_path/'out.ipynb').read_text())['cells'] for o in c.get('outputs', []))
+    assert f"passed over a malformed run folder: {bad/'run.json'}: Expecting value: line 1 column 10 (char 9)" in said, said[-3000:]
     cmp = (out/'comparison.md').read_text()
     loss = cmp.split('#### Training loss, published vs reproduced\n\n', 1)[1].split('\n####', 1)[0]
     assert loss.startswith('0 of 43 published loss rows agree within 5% relative, 0 to the 4 decimals the card prints (41 have no reproduced row); the largest difference is at step ')
@@ -72,12 +75,12 @@ def _run_folder(root, seed, stand_in, variant, max_steps, noise, rng, gold):
     cos = {sp: (np.asarray(g) + rng.normal(0, noise, len(g))).tolist() for sp, g in gold.items()}
     from sts_study.metrics import METRICS
     ev = {sp: {'n': len(g), 'metrics': {k: 0.8 for k in METRICS}, 'ci': {k: [0.78, 0.82] for k in METRICS}} for sp, g in gold.items()}
-    run = dict(card='english-minilm', profile='cpu', variant=variant, seed=seed, stand_in=stand_in, recipe={'args': {'max_steps': max_steps}},
+    run = RunRecord(card='english-minilm', profile='cpu', variant=variant, seed=seed, stand_in=stand_in, recipe={'args': {'max_steps': max_steps}},
                steps=2157 if max_steps < 0 else max_steps, wall_seconds=600.0, train_sizes={'glue': 5749}, selection={'rule': 'last'}, best=None,
                model_source={'asked': 'sentence-transformers/all-MiniLM-L6-v2', 'stand_in': stand_in}, before=ev, after=ev, gold=gold,
                cosine={**cos, 'dev_before': (np.asarray(gold['dev']) + rng.normal(0, .3 + .1 * stand_in, len(gold['dev']))).tolist(),
                        'test_before': (np.asarray(gold['test']) + rng.normal(0, .3 + .1 * stand_in, len(gold['test']))).tolist()})
-    (f/'run.json').write_text(json.dumps(run))
+    (f/'run.json').write_text(json.dumps(run.to_json()))
     (f/'metrics.json').write_text(json.dumps({'loss_vs_published': {'n': 43, 'within': 42, 'tol': 0.05, 'largest': {'step': 750, 'published': 0.0161, 'reproduced': 0.0155, 'rel': -0.037}},
                                               'stats_vs_published': {'equal': 3, 'n': 3}}))
     from sts_study.card import read_card, log_values  # the card's own loss rows: a run that reproduces them exactly
@@ -94,6 +97,7 @@ def test_control_notebook_rewrites_readme_from_run_folders(tmp_path):
     names = [_run_folder(runs, s, False, None, -1, .3, rng, gold) for s in (42, 1, 2)]
     names += [_run_folder(runs, s, si, v, 400, n, rng, gold) for s in (42, 1, 2)
               for si, v, n in ((False, None, .3), (True, None, .4), (False, 'raw-scores', .9), (True, 'raw-scores', 1.0))]
+    (bad := runs/'broken').mkdir(); (bad/'STATUS').write_text('complete\n'); (bad/'metrics.json').write_text('{}'); (bad/'run.json').write_text('{"card": ')  # malformed: passed over, named
     readme = tmp_path/'README.md'
     readme.write_text('# kept\n<!-- control:begin -->\nstale\n<!-- control:end -->\nkept too\n')
     r = subprocess.run([str(Path(sys.executable).parent/'papermill'), str(ROOT/'nbs/17_control_report.ipynb'), str(tmp_path/'out.ipynb'),

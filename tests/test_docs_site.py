@@ -71,7 +71,7 @@ def test_api_page(site):
     assert '\nTrain `r` and evaluate before and after; returns (and writes to out/run.json) the run record.\n' in entry
     assert '| seed | `int` | `42` | seeds model init (tiny), data draws, sampler and trainer |' in entry
     assert '| out | `Path \\| str` |  | run folder |' in entry
-    assert entry.endswith('| **Returns** | `dict` | |  |')
+    assert entry.endswith('| **Returns** | `RunRecord` | |  |')
     recipe = (dst/'api'/'recipe.md').read_text(encoding='utf-8')
     assert "| normalize | `bool` | `False` | append a Normalize module: unit-length embeddings |" in recipe  # a dataclass's fields
 

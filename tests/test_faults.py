@@ -13,7 +13,7 @@ WHOLE = {'schedule': {'compress_to': None}, 'args': {'num_train_epochs': 4, 'log
 
 def flat(rec):
     "Every reported metric of a run record: after / best × dev / test × metric."
-    return {f'{rep}.{sp}.{k}': v for rep in ('after', 'best') if rec.get(rep) for sp in ('dev', 'test') for k, v in rec[rep][sp]['metrics'].items()}
+    return {f'{rep}.{sp}.{k}': v for rep in ('after', 'best') if getattr(rec, rep) for sp in ('dev', 'test') for k, v in getattr(rec, rep)[sp].metrics.items()}
 
 def sigterm_at(step):
     "A callback that sends this process a real SIGTERM as training step `step` begins (Preemption then checkpoints at its end)."
@@ -40,7 +40,7 @@ def check_sigterm_resume(tmp_path, card, overrides, steps):
             with pytest.raises(T.RunInterrupted, match=f'SIGTERM at step {k} '): T.run_recipe(r, out, n_resamples=20, save_model=False)
         finally: T.build_trainer = orig
         res = T.run_recipe(r, out, n_resamples=20, save_model=False, resume=True)
-        assert res['resumed_from'].endswith(f'checkpoint-{k}') and res['steps'] == full['steps'] and res['selection'] == full['selection']
+        assert res.resumed_from.endswith(f'checkpoint-{k}') and res.steps == full.steps and res.selection == full.selection
         a, b = flat(full), flat(res)
         assert a.keys() == b.keys() and len(a) >= 18
         bad = {m: (a[m], b[m]) for m in a if abs(a[m] - b[m]) > 1e-6}
@@ -70,8 +70,8 @@ def test_torn_checkpoint_falls_back_and_says_so(tmp_path):
     with pytest.raises(KeyboardInterrupt): T.run_recipe(r, out, n_resamples=20, save_model=False, fail_at_step=15)
     (out/'checkpoints/checkpoint-13'/T.RESUME_FILE).unlink()
     res = T.run_recipe(r, out, n_resamples=20, save_model=False, resume=True)
-    assert res['resumed_from'].endswith('checkpoint-7') and res['selection'] == full['selection']
-    assert any('torn checkpoint checkpoint-13' in w and 'resumed from checkpoint-7' in w for w in res['warnings']), res['warnings']
+    assert res.resumed_from.endswith('checkpoint-7') and res.selection == full.selection
+    assert any('torn checkpoint checkpoint-13' in w and 'resumed from checkpoint-7' in w for w in res.warnings), res.warnings
     a, b = flat(full), flat(res)
     assert not {m for m in a if abs(a[m] - b[m]) > 1e-6}
 

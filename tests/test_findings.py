@@ -3,6 +3,7 @@ import json, re, subprocess, sys
 from pathlib import Path
 import numpy as np
 from conftest import ROOT
+from sts_study.record import RunRecord
 
 def _run_folder(root, card, variant, seed, noise, rng, gold, budget=32):
     "A complete run folder as `reproduce` leaves it, as far as the findings read it: STATUS, run.json, metrics.json."
@@ -11,11 +12,11 @@ def _run_folder(root, card, variant, seed, noise, rng, gold, budget=32):
     cos = {sp: (np.asarray(g) + rng.normal(0, noise, len(g))).tolist() for sp, g in gold.items()}
     ev = {sp: {'n': len(g), 'metrics': {'spearman_cosine': 0.7, 'spearman_max': 0.7}, 'ci': {'spearman_cosine': [0.6, 0.8]}} for sp, g in gold.items()}
     sched = dict(kind='compressed', steps=budget, card_steps=18755, card_steps_per_epoch=18755, card_sizes={'hebnli': 300067}, scale=18755 / budget, evals=[budget], card_evals=19)
-    run = dict(card=card, profile='cpu', variant=variant, seed=seed, steps=budget, max_steps=budget, schedule=sched, wall_seconds=200.0,
+    run = RunRecord(card=card, profile='cpu', variant=variant, seed=seed, steps=budget, max_steps=budget, schedule=sched, wall_seconds=200.0,
                train_sizes={'hebnli': 961 if variant and 'mnrl' in variant else 2883}, warnings=[], stand_in=True,
                model_source={'asked': 'intfloat/multilingual-e5-small', 'used': '/m/me5-small-q4-koheb', 'stand_in': True},
                selection={'rule': 'last', 'step': 100}, best=None, before=ev, after=ev, cosine=cos, gold=gold)
-    (f/'run.json').write_text(json.dumps(run)); (f/'metrics.json').write_text(json.dumps({'dev': ev['dev']['metrics'], 'test': ev['test']['metrics']}))
+    (f/'run.json').write_text(json.dumps(run.to_json())); (f/'metrics.json').write_text(json.dumps({'dev': ev['dev']['metrics'], 'test': ev['test']['metrics']}))
     (f/'STATUS').write_text('complete\n')
     return name
 
@@ -28,11 +29,14 @@ def test_findings_notebook_rewrites_readme_from_run_folders(tmp_path):
     noise.update({(c, 'as-printed' + (f'+{v}' if v else '')): n for (c, v), n in list(noise.items())})  # the same fixes under the printed reading
     names = [_run_folder(runs, c, v, s, n, rng, gold) for s in (42, 1, 2) for (c, v), n in noise.items()]
     other = _run_folder(runs, 'hebrew-mbert', None, 42, .1, rng, gold, budget=200)  # another budget (make reproduce's): left out by -p budget 32
+    (bad := runs/'broken').mkdir(); (bad/'STATUS').write_text('complete\n'); (bad/'metrics.json').write_text('{}'); (bad/'run.json').write_text('{"card": ')  # malformed: passed over, named
     readme = tmp_path/'README.md'
     readme.write_text('# kept\n<!-- findings:begin -->\nstale\n<!-- findings:end -->\nkept too\n')
     r = subprocess.run([str(Path(sys.executable).parent/'papermill'), str(ROOT/'nbs/15_findings_report.ipynb'), str(tmp_path/'out.ipynb'),
                         '-p', 'runs_dir', str(runs), '-p', 'readme', str(readme), '-p', 'n_resamples', '50', '-p', 'budget', '32'], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
+    said = ''.join(''.join(o.get('text', '')) for c in json.loads((tmp_path/'out.ipynb').read_text())['cells'] for o in c.get('outputs', []))
+    assert f"passed over a malformed run folder: {bad/'run.json'}: Expecting value: line 1 column 10 (char 9)" in said, said[-3000:]
     text = re.sub(r' +', ' ', readme.read_text())  # tables are padded to column width
     assert text.startswith('# kept\n') and text.endswith('kept too\n') and 'stale' not in text
     assert all(f'`{n}`' in text for n in names) and f'`{other}`' not in text  # every run folder of the budget named, no other

@@ -46,11 +46,11 @@ json.dump({'lrs': lrs}, open(out + '/lrs.json', 'w'))
 def test_fit_reconstruction_matches_st301(tmp_path):
     from safetensors.torch import load_file
     from transformers import AutoModel
-    from sts_study.data import load_dataset
+    from sts_study.data import load_registry_dataset
     from sts_study.models import train_tokenizer, TINY, ARCHITECTURES
     from sts_study.recipe import load_recipe
     from sts_study.train import run_recipe
-    rows = load_dataset('korsts', 'test').select(range(1))  # gold 0.5: far from the random model's cosine, a real gradient
+    rows = load_registry_dataset('korsts', 'test').select(range(1))  # gold 0.5: far from the random model's cosine, a real gradient
     with open(tmp_path/'pairs.tsv', 'w', newline='') as f:
         w = csv.writer(f, delimiter='\t', quoting=csv.QUOTE_NONE, escapechar='\\')
         for r in rows: w.writerow([r['sentence1'], r['sentence2'], r['score']])
@@ -75,7 +75,7 @@ def test_fit_reconstruction_matches_st301(tmp_path):
     rec = run_recipe(load_recipe('hebrew-mbert', 'smoke', overrides=ov), tmp_path/'ours', seed=42, n_resamples=10)
     # transformers 5 logs the rate each step trained at
     ours = [float(x['learning_rate']) for x in csv.DictReader(open(tmp_path/'ours/log.csv')) if x.get('learning_rate')]
-    assert rec['steps'] == 20 and rec['optimizer']['t_total'] == 20
+    assert rec.steps == 20 and rec.optimizer['t_total'] == 20
     assert len(ours) == len(theirs) == 20, (ours, theirs)
     assert max(abs(a - b) for a, b in zip(ours, theirs)) < 1e-12, list(zip(ours, theirs))
     a, b = load_file(tmp_path/'ours/model/model.safetensors'), load_file(tmp_path/'st301/model/model.safetensors')

@@ -81,7 +81,7 @@ def test_save_cleans_metadata_and_keeps_parameters_tag(server):
 
 def test_template_run_is_saved_in_its_run_folder(server, tmp_path):
     "reproduce.ipynb saved after a run in Lab: the template untouched on disk, the executed copy in the run folder the run recorded."
-    from sts_study.lab import run_record
+    from sts_study.lab import run_folder_output
     repo, url, h, git, log = server
     from sts_study.runs import run_params
     import yaml
@@ -94,7 +94,7 @@ def test_template_run_is_saved_in_its_run_folder(server, tmp_path):
         c.update(execution_count=i+1, outputs=[{'output_type': 'stream', 'name': 'stdout', 'text': f'cell {i} at /tmp/x\n'},
                                                {'output_type': 'display_data', 'metadata': {}, 'data': {'image/png': png, 'text/plain': '<Figure>'}}])
         c['metadata']['trusted'] = True
-        if 'begin_run' in ''.join(c['source']): c['outputs'].append(run_record(run, token='lab-1'))
+        if 'begin_run' in ''.join(c['source']): c['outputs'].append(run_folder_output(run, token='lab-1'))
     m['metadata']['widgets'] = {'application/vnd.jupyter.widget-state+json': {'state': {}, 'version_major': 2, 'version_minor': 0}}
     for _ in range(2): _put(url, h, '12_reproduce_card.ipynb', m)  # saved twice (Ctrl+S, autosave): the same execution, one copy
     assert git('status', '--porcelain') == ''  # the template is as it was

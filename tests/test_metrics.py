@@ -13,10 +13,10 @@ def test_eval_cli_matches_library_evaluator():
     assert out['n'] == 1500
     from sts_study.metrics import sts_evaluator, METRICS
     from sts_study.models import load_model, resolve_model
-    from sts_study.data import load_dataset
+    from sts_study.data import load_registry_dataset
     src = resolve_model(CPU_MODEL)
     assert out['model_source'] == src.record()  # what was asked for and what was used (a stand-in names its weights' sha256)
-    lib = sts_evaluator(load_dataset('korsts', 'dev'))(load_model(src))
+    lib = sts_evaluator(load_registry_dataset('korsts', 'dev'))(load_model(src))
     for k in METRICS:
         assert abs(out['metrics'][k] - lib[f'sts-dev_{k}']) < 1e-6, k
         lo, hi = out['ci'][k]

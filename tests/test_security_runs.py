@@ -89,18 +89,18 @@ def test_lab_serves_a_script_in_update_display_data_untrusted(tmp_path, caplog):
 
 def test_lab_pre_save_writes_only_into_a_run_folder_under_outputs(tmp_path, monkeypatch, caplog):
     "A template whose run record names a folder outside the outputs folder (with a STATUS file): nothing written there, the refusal logged."
-    from sts_study.lab import run_record
+    from sts_study.lab import run_folder_output
     monkeypatch.setenv('STS_STUDY_OUTPUTS', str(tmp_path/'outputs'))
     target = tmp_path/'home/.config'; target.mkdir(parents=True); (target/'STATUS').write_text('running\n')
     (tmp_path/'nbs').mkdir()
     cm = _contents_manager(tmp_path/'nbs')
     with caplog.at_level(logging.WARNING):
-        asyncio.run(cm.save({'type': 'notebook', 'format': 'json', 'content': _nb(run_record(target, token='t'), tags=['parameters'])}, 'reproduce.ipynb'))
+        asyncio.run(cm.save({'type': 'notebook', 'format': 'json', 'content': _nb(run_folder_output(target, token='t'), tags=['parameters'])}, 'reproduce.ipynb'))
     assert sorted(p.name for p in target.iterdir()) == ['STATUS']
     assert (f"reproduce.ipynb: run folder {target} is not under the outputs folder {tmp_path/'outputs'}; its run is not kept") in caplog.messages
     assert json.loads((tmp_path/'nbs/reproduce.ipynb').read_text())['cells'][1]['outputs'] == []  # the template kept clean
     run = _run_folder(tmp_path/'outputs/run', status='running\n')  # a real run folder under outputs/: kept there
-    asyncio.run(cm.save({'type': 'notebook', 'format': 'json', 'content': _nb(run_record(run, token='t'), tags=['parameters'])}, 'reproduce.ipynb'))
+    asyncio.run(cm.save({'type': 'notebook', 'format': 'json', 'content': _nb(run_folder_output(run, token='t'), tags=['parameters'])}, 'reproduce.ipynb'))
     assert (run/'run.ipynb').exists()
 
 def test_card_text_in_comparison_renders_as_text(tmp_path):
@@ -113,7 +113,9 @@ def test_card_text_in_comparison_renders_as_text(tmp_path):
         '- Transformers: 4.42.4', '- Transformers: 4.42.4<img src=x onerror=alert(1)>').replace(
         '- `per_device_train_batch_size`: 8', '- `per_device_train_batch_size`: 8<script>alert(2)</script>'), 'evil.md')
     mine = Card(framework_versions={'Transformers': '4.42.4'}, hyperparameters={'per_device_train_batch_size': 64})
-    md = comparison_markdown(dict(card='korean-gte', profile='smoke', variant=None), evil, mine, '', {'n': 0}, [])
+    from sts_study.record import RunRecord
+    run = RunRecord(card='korean-gte', profile='smoke', seed=42, steps=1, before={}, after={}, cosine={}, gold={})
+    md = comparison_markdown(run, evil, mine, '', {'n': 0}, [])
     html = mistune.html(md)
     assert '4.42.4&lt;img src=x onerror=alert(1)&gt;' in html and '8&lt;script&gt;alert(2)&lt;/script&gt;' in html, md
     assert '<img' not in html and '<script' not in html
@@ -152,11 +154,11 @@ def test_unpinned_file_refused_then_pinned_on_first_use(tmp_path, monkeypatch):
 
 def test_row_count_checked_after_reading(tmp_path, monkeypatch):
     "An unpinned file the user accepted must still have the registry's rows."
-    from sts_study.data import load_dataset, DataError
+    from sts_study.data import load_registry_dataset, DataError
     _forged_mirror(tmp_path/'m')
     for k, v in dict(STS_STUDY_MIRROR=tmp_path/'m', STS_STUDY_CACHE=tmp_path/'cache', STS_STUDY_ALLOW_UNPINNED='1').items(): monkeypatch.setenv(k, str(v))
     with warnings.catch_warnings(), pytest.raises(DataError) as e:
-        warnings.simplefilter('ignore'); load_dataset('kornli-train', 'train')
+        warnings.simplefilter('ignore'); load_registry_dataset('kornli-train', 'train')
     assert str(e.value) == (f"{tmp_path}/m/kakaobrain/kor-nlu-datasets/KorNLI/snli_1.0_train.ko.tsv, line 0, field '<rows>': 1 rows, but the registry "
                             f"says 550,152 for kakaobrain/kor-nlu-datasets/KorNLI/snli_1.0_train.ko.tsv: not the file the study was written for")
 

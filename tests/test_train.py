@@ -11,15 +11,15 @@ def test_resume_matches_uninterrupted(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_recipe(r, tmp_path/'cut', n_resamples=20, save_model=False, fail_at_step=15)
     # the compressed smoke run evaluates at steps 7, 13, 19 and 24, with a checkpoint (and the best-on-dev weights so far) at each
-    assert full['schedule']['evals'] == [7, 13, 19, 24] and (tmp_path/'cut/checkpoints/checkpoint-13').exists()
+    assert full.schedule['evals'] == [7, 13, 19, 24] and (tmp_path/'cut/checkpoints/checkpoint-13').exists()
     assert (tmp_path/'cut/best/best.pt').exists()
     resumed = run_recipe(r, tmp_path/'cut', n_resamples=20, save_model=False, resume=True)
-    assert resumed['resumed_from'].endswith('checkpoint-13') and resumed['steps'] == full['steps'] == 24
-    assert resumed['selection'] == full['selection'] and full['selection']['step'] == 7  # the best (before the cut) kept through the resume
+    assert resumed.resumed_from.endswith('checkpoint-13') and resumed.steps == full.steps == 24
+    assert resumed.selection == full.selection and full.selection['step'] == 7  # the best (before the cut) kept through the resume
     for rep in ('after', 'best'):
         for split in ('dev', 'test'):
-            for k, v in full[rep][split]['metrics'].items():
-                assert abs(resumed[rep][split]['metrics'][k] - v) < 1e-6, (rep, split, k)
+            for k, v in getattr(full, rep)[split].metrics.items():
+                assert abs(getattr(resumed, rep)[split].metrics[k] - v) < 1e-6, (rep, split, k)
 
 @needs_mirror
 @slow
@@ -33,9 +33,9 @@ def test_cpu_resume_matches_uninterrupted(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_recipe(r, tmp_path/'cut', n_resamples=100, save_model=False, fail_at_step=9)
     res = run_recipe(r, tmp_path/'cut', n_resamples=100, save_model=False, resume=True)
-    assert res['resumed_from'].endswith('checkpoint-6') and res['steps'] == full['steps'] == 12
+    assert res.resumed_from.endswith('checkpoint-6') and res.steps == full.steps == 12
     for s in ('dev', 'test'):
-        for k, v in full['after'][s]['metrics'].items(): assert abs(res['after'][s]['metrics'][k] - v) < 1e-6, (s, k)
+        for k, v in full.after[s].metrics.items(): assert abs(res.after[s].metrics[k] - v) < 1e-6, (s, k)
 
 @needs_mirror
 @slow
@@ -51,6 +51,6 @@ def test_gte_full_config_trains(tmp_path):
     t0 = time.time()
     rec = run_recipe(load_recipe('korean-gte', 'smoke', overrides=ov), tmp_path, n_resamples=10, save_model=False)
     losses = [float(x['loss']) for x in csv.DictReader(open(tmp_path/'log.csv')) if x.get('loss')]
-    print(f"GteModel full config: {rec['steps']} steps, losses {losses}, {time.time() - t0:.0f} s")
-    assert rec['steps'] == 3 and 'GteModel' in rec['architecture'] and rec['output_dim'] == 768
+    print(f"GteModel full config: {rec.steps} steps, losses {losses}, {time.time() - t0:.0f} s")
+    assert rec.steps == 3 and 'GteModel' in rec.architecture and rec.output_dim == 768
     assert len(losses) == 3 and all(math.isfinite(l) for l in losses)
