@@ -8,7 +8,7 @@ PYTHON ?= python3
 PROFILE ?= $(or $(STS_STUDY_PROFILE),$(shell sed -n 's/^profile *= *\([a-z]*\).*/\1/p' settings.ini))
 TORCH ?= torch==2.13.0
 
-.PHONY: test reproduce findings control install lab clean-venv faults docs docs-serve docs-test
+.PHONY: test reproduce findings control install lab clean-venv faults docs docs-serve docs-test audit-table
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -55,6 +55,14 @@ STAND_IN := data/stand-ins/all-MiniLM-L6-v2-q4
 control: install
 	test -d $(STAND_IN) || $(BIN)/sts-study model derive-q4 sentence-transformers/all-MiniLM-L6-v2 $(STAND_IN)
 	$(BIN)/sts-study sweep control $(SWEEP_ARGS)
+
+# docs/audit.md: the card × check table of every card the study has, the study's cards and the corpus of real generated
+# cards (STS_STUDY_CORPUS, e.g. ../shared/cards/corpus), with its legend (audit.write_audit_doc, nbs/16_audit.ipynb). Written
+# here, never by the tests: the notebook's test compares the file with the table it computes, and fails until this is rerun.
+audit-table: install
+	@test -d "$(STS_STUDY_CORPUS)" || { echo "audit-table: set STS_STUDY_CORPUS to the card corpus folder (the table covers every card)"; exit 2; }
+	$(BIN)/python -c "from sts_study.audit import write_audit_doc, corpus_cards; from sts_study.recipe import CARDS; from sts_study.settings import get_settings; \
+	  s = get_settings(); print('wrote', write_audit_doc([s.cards/f for f in CARDS.values()] + corpus_cards('$(STS_STUDY_CORPUS)'), s.root/'docs'/'audit.md'))"
 
 # JupyterLab on nbs/ with the study's settings; notebooks are cleaned by nbdev on save (jupyter_server_config.py)
 lab: install

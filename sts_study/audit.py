@@ -38,7 +38,7 @@ def verdict(check:str, # the check's name, e.g. 'writer'
             lines:list|None=None, # the card's lines it rests on, (needle, as shown) pairs: `audit_card` finds them in the card
             **data) -> dict:
     "One check's result as plain data (JSON as it is): check, verdict, summary, evidence, missing, lines and the check's values."
-    assert v in SYMBOLS, v
+    if v not in SYMBOLS: raise ValueError(f'verdict {v!r}: not one of {list(SYMBOLS)}')  # an exception, not an assert (`python -O` strips those)
     return dict(check=check, verdict=v, summary=summary, evidence=list(evidence or []), missing=list(missing or []),
                 lines=[dict(needle=n, text=t, line=None) for n, t in lines or []], data=data)
 

@@ -226,6 +226,7 @@ def _card(card:str) -> str:
     from pathlib import Path
     return str(Path(card).resolve()) if card.endswith(('.yaml', '.yml')) else card
 
+# %% ../nbs/19_cli.ipynb #cli-report
 def cmd_train(args):
     "Train without papermill; with --nproc N > 1, start N processes under torchrun (DDP), each running this command."
     import os
@@ -259,6 +260,7 @@ def _report(run, quiet:bool=False):
     print(f"complete: {out}\n  dev spearman_cosine {m['dev']['spearman_cosine']:.4f} (zero-shot {m['zero_shot_dev']['spearman_cosine']:.4f}"
           + (f", published {pub:.4f}" if pub is not None else '') + f"); test {m['test']['spearman_cosine']:.4f}")
 
+# %% ../nbs/19_cli.ipynb #cli-add-reproduce
 def _add_reproduce(p):
     p.add_argument('card', help='card id (korean-gte, hebrew-mbert) or a recipe file PATH.yaml (e.g. from `sts-study recipe from-card`)')
     p.add_argument('--profile', choices=PROFILES, help='smoke (tiny random model, seconds), cpu (small public encoder, CPU minutes) or full (the card); default: settings.ini / STS_STUDY_PROFILE')

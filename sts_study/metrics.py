@@ -12,6 +12,7 @@ import numpy as np
 from scipy import stats
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+import hashlib, json
 
 # %% auto #0
 __all__ = ['SIMILARITIES', 'METRICS', 'EVALUATORS', 'pair_similarities', 'check_inputs', 'sts_metrics', 'bootstrap_ci',
@@ -178,7 +179,6 @@ class FixedEmbeddingEvaluator(EmbeddingSimilarityEvaluator):
     def embed_inputs(self, model, sentences, **kw): return np.stack([self._emb[s] for s in sentences])
 
 # %% ../nbs/05_metrics.ipynb #dp000002
-import hashlib, json
 def parameters_sha256(model) -> str:
     "sha256 over a model's parameters and buffers (names, dtypes, shapes, bytes)."
     h = hashlib.sha256()

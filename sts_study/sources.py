@@ -137,6 +137,7 @@ def _verify(f:SourceFile, p:Path, where:str, s:Settings) -> Path:
     if f.sha256 is None: UNPINNED_SEEN[f.key] = got
     return p
 
+# %% ../nbs/02_sources.ipynb #src-fetch
 def fetch_file(f:SourceFile, # the file to fetch
                settings:Settings|None=None, # default: `get_settings()`
                progress:bool=True, # show a download progress bar

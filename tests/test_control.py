@@ -1,5 +1,5 @@
 "The positive control (card M: all-MiniLM-L6-v2 on STS-B English, its real model and data) end to end."
-import json, re, subprocess, sys
+import csv, json, re, subprocess, sys
 from pathlib import Path
 import numpy as np, pytest
 from conftest import ROOT, MIRROR, run_cli, needs_mirror, slow
@@ -61,8 +61,18 @@ def test_card_m_smoke_run_compares_row_by_row_and_carries_hub_metadata(tmp_path)
     assert [m for m in re.findall(r'^\| glue +\| (\w+) ', stats, re.M)] == ['sentence1', 'sentence2', 'score']
     m = json.loads((out/'metrics.json').read_text())
     assert (m['loss_vs_published']['n'], m['loss_vs_published']['compared'], m['stats_vs_published']['n']) == (43, 2, 3)
-    import matplotlib.pyplot as plt
-    assert plt.imread(out/'plots'/'loss_vs_published.png').shape == (532, 751, 4)  # published and reproduced loss over the relative difference (nbs/09_plots)
+    # the run's figure is the plot of this comparison, title included: drawn again from the card and the run's log, byte for byte;
+    # and that plot shows the card's 43 published losses and the run's own at the 2 steps both logged
+    from sts_study.card import read_card, loss_log
+    from sts_study.report import loss_comparison
+    from sts_study.plots import plot_loss_comparison
+    from sts_study.settings import PACKAGE_CARDS
+    card = read_card(PACKAGE_CARDS/'english-minilm-stsb.md')
+    f = plot_loss_comparison(loss_comparison(card, out/'log.csv'), title='english-minilm (smoke): training loss, 0 of 43 published rows within 5%', path=tmp_path/'expected.png')
+    ours = {int(r['step']): float(r['loss']) for r in csv.DictReader(open(out/'log.csv')) if r.get('loss')}
+    pub, rep = f.axes[0].lines
+    assert (list(pub.get_ydata()), list(rep.get_xdata()), list(rep.get_ydata())) == ([l for _, _, l in loss_log(card)], [50, 100], [ours[50], ours[100]])
+    assert (out/'plots'/'loss_vs_published.png').read_bytes() == (tmp_path/'expected.png').read_bytes()
     from huggingface_hub import ModelCard
     card = ModelCard.load(out/'README.md')
     assert (card.data.base_model, card.data.language, card.data.datasets) == ('tiny', ['en'], ['nyu-mll/glue'])

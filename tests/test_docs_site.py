@@ -44,6 +44,10 @@ def test_nbdev_directives_applied(site):
     api = [c.source for c in nb.cells if c.source.startswith('API: ')]
     assert api[0] == 'API: {py:obj}`~sts_study.train.train_texts`, {py:obj}`~sts_study.train.build_model`, {py:obj}`~sts_study.train.model_source`'
     assert any('{py:obj}`~sts_study.train.run_recipe`' in a for a in api)
+    tables = nbformat.read(dst/'01_tables.ipynb', as_version=4)  # a show_doc cell: its output shown, not its call; the API links after it
+    i = next(i for i, c in enumerate(tables.cells) if c.source == 'show_doc(format_table)')
+    assert (tables.cells[i].metadata.tags, tables.cells[i - 1].source.startswith('def format_table('), tables.cells[i + 1].source) == (
+        ['remove-input'], True, 'API: {py:obj}`~sts_study.tables.format_table`')
     bench = nbformat.read(dst/'13_bench.ipynb', as_version=4)
     assert [c.source.split('\n')[0] for c in bench.cells if 'skip-execution' in c.metadata.get('tags', [])] == [
         "vs = engine_vs_stock('korean-gte', 'cpu', steps=40)"]

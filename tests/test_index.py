@@ -48,15 +48,39 @@ def test_opening_table_says_what_the_cards_say():
     assert m[3] == f"{len(cards['english-minilm'].training_logs['rows'])} training-loss rows, dataset statistics (no evaluation)"
     assert f"({cards['english-minilm'].datasets[0]['size']:,} pairs" in m[2]
 
-NUMBER = re.compile(r'[−+]?\d+(?:,\d{3})*(?:\.\d+)?%?')
+NUMBER = re.compile(r'[−+]?\d+(?:,\d{3})*(?:\.\d+)*%?')  # 0.8621, −0.0348, 10,000, 1.4%, 3.0.1: each a whole token
 
-def test_index_numbers_are_the_readme_numbers():
-    "Every number with a decimal point or a thousands comma under 'The question' and 'What was found' occurs verbatim in README.md."
-    for heading in ('## The question', '## What was found'):
-        found = [n for n in NUMBER.findall(_cell(heading)) if '.' in n or ',' in n]
-        assert found, f'{heading}: no numbers found (the check would check nothing)'
-        missing = [n for n in found if n not in README]
-        assert not missing, f'{heading} in {INDEX.name} quotes numbers README.md does not have: {missing}'
+def _numbers(text) -> list:
+    "The numbers with a decimal point or a thousands comma in `text`, each whole (3.0.1, not 3.0; 0.0123 is not 0.01)."
+    return [n for n in NUMBER.findall(text) if '.' in n or ',' in n]
+
+def _section(anchor) -> str:
+    "The README's section whose heading has GitHub's anchor `anchor`: from its heading to the next heading of its level or above."
+    out, level = [], None
+    for line in README.splitlines():
+        m = re.match(r'(#{1,6}) (.*)', line)
+        if m and level is not None and len(m[1]) <= level: break
+        if m and level is None and _slug(m[2]) == anchor: level = len(m[1])
+        elif level is not None: out.append(line)
+    assert level is not None, f'README.md has no heading with anchor {anchor}'
+    return '\n'.join(out)
+
+SUMMARIES = ['what-the-numbers-say-and-what-they-cannot', 'what-the-control-says']  # the README sections 'What was found' quotes
+
+def test_question_quotes_the_cards():
+    "'The question' quotes the cards' published dev numbers, K's spearman_cosine and H's spearman_max, read from the shipped cards."
+    cards = {c: read_card(get_settings().cards/f, partial=True) for c, f in CARDS.items()}
+    assert _numbers(_cell('## The question')) == [f"{published_metrics(cards['korean-gte'])['spearman_cosine']:.4f}",
+                                                  f"{published_metrics(cards['hebrew-mbert'])['spearman_max']:.4f}"]
+
+def test_found_numbers_are_the_readme_summaries():
+    "Each bullet of 'What was found' quotes only numbers of the README sections it links, or without a link of its two summaries (what the numbers say, what the control says): whole numbers, section by section, not anywhere in the README."
+    bullets = re.split(r'\n- ', _cell('## What was found'))[1:]
+    assert len(bullets) == 6 and sum(len(_numbers(b)) for b in bullets) == 26, [_numbers(b) for b in bullets]
+    for b in bullets:
+        quoted = re.findall(r'\(\.\./README\.md#([^)]+)\)', b) or SUMMARIES
+        have = set(_numbers('\n'.join(_section(a) for a in quoted)))
+        assert not [n for n in _numbers(b) if n not in have], f'{b[:60]!r} quotes numbers the README sections {quoted} do not have: {[n for n in _numbers(b) if n not in have]}'
 
 def _slug(heading):
     "GitHub's anchor for a markdown heading: inline code and emphasis marks dropped, lower case, punctuation removed, spaces as hyphens."

@@ -212,7 +212,9 @@ def test_ray_lost_worker_node_resumes_and_equals_serial(tmp_path):
     assert s.returncode == 0, s.stdout + s.stderr
     serial = _by_run(tmp_path/'serial')
     assert serial.keys() == ray_runs.keys()
+    from sts_study.metrics import METRICS
     for k in serial:
         a, b = _flat(serial[k]), _flat(ray_runs[k])
-        assert a.keys() == b.keys() and len(a) >= 18
+        reps = sorted({x.split('.')[0] for x in a})  # 'after', and 'best' when the recipe selects on dev
+        assert sorted(a) == sorted(b) == sorted(f'{rep}.{sp}.{m}' for rep in reps for sp in ('dev', 'test') for m in METRICS) and 'after' in reps, k
         assert not {m: (a[m], b[m]) for m in a if abs(a[m] - b[m]) > 1e-6}, k

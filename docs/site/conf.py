@@ -11,6 +11,9 @@ sidebar of a top-level page empty, which suits a library's reference more than a
 import os, sys
 from pathlib import Path
 
+from docutils import nodes
+from docutils.transforms import Transform
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))  # the site's own extension (doclinks.py)
@@ -70,5 +73,13 @@ def _outputs_in_build(app):
     app.env.mystnb_config = app.env.mystnb_config.copy(output_folder=str(ROOT/'build'/'jupyter_execute'),
                                                        execution_cache_path=str(ROOT/'build'/'jupyter_cache'))
 
+class _ShowDocRule(Transform):
+    "show_doc's markdown opens with a rule (`---`: nbdev's Quarto pages separate entries so); docutils allows one only between sections, not in a cell's output: dropped there, before docutils' check (priority 830) warns."
+    default_priority = 820
+    def apply(self):
+        for t in list(self.document.findall(nodes.transition)):
+            if not isinstance(t.parent, (nodes.document, nodes.section)): t.parent.remove(t)
+
 def setup(app):
+    app.add_transform(_ShowDocRule)
     app.connect('builder-inited', _outputs_in_build, priority=900)  # after myst-nb's own builder-inited (priority 500)

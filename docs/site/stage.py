@@ -4,8 +4,9 @@ the README, the figures it shows, an API page per module of `sts_study` and the 
 
 Notebooks are read as data (nbformat) and copied with nbdev's directives applied the way nbdev's own site applies them:
 `#| hide` and `#| default_exp` cells run but are not shown, `#| slow` cells are shown and not run (nbdev-test runs
-them only with `--flags slow`), directive lines are dropped, and each `#| export` cell is followed by links to the API
-entries of what it defines. The parameterised notebooks (papermill's `parameters` tag: a whole run each) are shown, not
+them only with `--flags slow`), directive lines are dropped, a `show_doc(name)` cell shows its output (the signature
+with its parameters' comments, and the docstring) and not its call, and each `#| export` cell and its show_doc cells are
+followed by links to the API entries of what it defines. The parameterised notebooks (papermill's `parameters` tag: a whole run each) are shown, not
 run. On the site the README sits beside the notebooks, so their `../README.md` links become `README.md` and the
 README's `nbs/NAME.ipynb` links become `NAME.ipynb`: each names the same page on GitHub and on the site."""
 import argparse, ast, importlib, inspect, os, re, reprlib, shutil, sys
@@ -17,6 +18,7 @@ from fastcore.docments import docments
 ROOT = Path(__file__).resolve().parents[2]
 ROW = re.compile(r'^\| \[[^\]]+\]\(([^)]+\.ipynb)\) \|', re.M)  # a reading-order row of the index (as tests/test_index.py reads it)
 DIRECTIVE = re.compile(r'^#\|\s*([\w-]+)(.*)$')
+SHOW_DOC = re.compile(r'^show_doc\([\w.]+\)\s*$')  # a cell that only shows a name's documentation
 
 def reading_order(index:Path) -> list[str]:
     "The notebooks the index's '## Reading order' table links, in its order (file names)."
@@ -61,7 +63,11 @@ def stage_notebook(src:Path, dst:Path, public:dict):
     nb = nbformat.read(src, as_version=4)
     module, cells = None, []
     parameterised = any('parameters' in c.metadata.get('tags', []) for c in nb.cells)
+    links = None  # the API links of the last `#| export` cell: they follow it and its show_doc cells
     for c in nb.cells:
+        if c.cell_type == 'code' and SHOW_DOC.match(c.source):  # nbdev's `clean_show_doc`: the call hidden, its output shown
+            add_tag(c, 'remove-input'); cells.append(c); continue
+        if links: cells.append(links); links = None
         if c.cell_type == 'markdown':
             c.source = c.source.replace('](../README.md', '](README.md')
             cells.append(c); continue
@@ -74,9 +80,8 @@ def stage_notebook(src:Path, dst:Path, public:dict):
         cells.append(c)
         if 'export' in d and module:
             names = [n for n in defined_names(c.source) if n in public.get(module, ())]
-            if names:
-                links = ', '.join(f'{{py:obj}}`~sts_study.{module}.{n}`' for n in dict.fromkeys(names))
-                cells.append(nbformat.v4.new_markdown_cell(f'API: {links}'))
+            if names: links = nbformat.v4.new_markdown_cell('API: ' + ', '.join(f'{{py:obj}}`~sts_study.{module}.{n}`' for n in dict.fromkeys(names)))
+    if links: cells.append(links)
     nb.cells = cells
     for i, c in enumerate(nb.cells): c['id'] = f'c{i}'  # ids unique after the cells added above
     if parameterised: nb.metadata['mystnb'] = {'execution_mode': 'off'}  # a whole run: shown, not run
