@@ -17,9 +17,9 @@ from .data import data_spec, read_text, DataError, FILE_FORMATS
 __all__ = ['RECIPES', 'CARDS', 'SECTIONS', 'MAX_YAML_VALUES', 'ENGINE_KEYS', 'ARG_MAP', 'VALUE_RULES', 'CONVERTERS', 'WRAPPERS',
            'LOSS_PARAMS_RENAMED', 'TRAIN_KEYS', 'CHOICES', 'SCHEDULE_KEYS', 'CARD_ID', 'COMMIT', 'ENGINE_ARGS',
            'HONOURED_ARGS', 'INFERRED_KEYS', 'RecipeError', 'ModelSpec', 'TrainSet', 'EvalSet', 'Optimizer', 'StopRule',
-           'Recipe', 'AliasBomb', 'BoundedLoader', 'StrictLoader', 'load_yaml', 'load_recipe', 'remote_code_problem',
-           'today_defaults', 'unknown_args', 'training_args', 'known_losses', 'loss_callables', 'loss_callable',
-           'loss_problems', 'data_problem', 'schedule_problems', 'guard_problems', 'inferred_problems',
+           'unknown_keys', 'Recipe', 'AliasBomb', 'BoundedLoader', 'StrictLoader', 'load_yaml', 'load_recipe',
+           'remote_code_problem', 'today_defaults', 'unknown_args', 'training_args', 'known_losses', 'loss_callables',
+           'loss_callable', 'loss_problems', 'data_problem', 'schedule_problems', 'guard_problems', 'inferred_problems',
            'recipe_problems', 'check_recipe']
 
 # %% ../nbs/06_recipe.ipynb #84ef01b5
@@ -105,6 +105,10 @@ def _typed(cls, d, key:str, problems:list):
     return cls(**{k: v for k, v in d.items() if k in names})
 
 def _near(k, known): return ''.join(f" (did you mean {m!r}?)" for m in difflib.get_close_matches(k, list(known), n=1, cutoff=0.75))
+
+def unknown_keys(d, known, where:str='', what:str='') -> list:
+    "`WHERE.KEY: unknown key [of WHAT] (did you mean ...?); known: ...` for each key of `d` not in `known` (a file's structure checked like a recipe's)."
+    return [f"{where}{k}: unknown key{f' of {what}' if what else ''}{_near(str(k), known)}; known: {', '.join(known)}" for k in d if k not in known]
 
 @dataclass
 class Recipe:
