@@ -21,7 +21,7 @@ from .reproduce import progress_line
 __all__ = ['SWEEPS', 'SWEEP_KEYS', 'RUN_KEYS', 'BUDGET_KEYS', 'REPORT_KEYS', 'REPORT_NOTEBOOK', 'REPORT_OUT', 'SweepError',
            'sweep_path', 'sweep_problems', 'SweepRun', 'params_key', 'Sweep', 'load_sweep', 'FolderIndex', 'run_state',
            'sts_study_exe', 'call_cli', 'wait_for_owner', 'run_command', 'run_one', 'run_line', 'Watch', 'local_engine',
-           'ray_engine', 'plan', 'run_report', 'summary', 'run_sweep']
+           'start_ray', 'ray_engine', 'plan', 'run_report', 'summary', 'run_sweep']
 
 # %% ../nbs/18_sweep.ipynb #13d18506
 SWEEPS = Path(str(files('sts_study')/'sweeps'))  # the shipped sweeps: findings.yaml, control.yaml
@@ -321,13 +321,26 @@ def _forwarded_env() -> dict:
     "The variables a run's process needs on another node: the study's settings, the import path, the Hub's, the thread counts."
     return {k: v for k, v in os.environ.items() if k.startswith(('STS_STUDY_', 'HF_')) or k in ('PYTHONPATH', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'TRANSFORMERS_OFFLINE')}
 
+def start_ray(address:str|None=None, # a cluster's address (`auto`: the one `ray start` made here); None: start a local one
+             ):
+    "Connect to the Ray cluster at `address` (or start a local one); else a one-line ValueError naming what failed and what to do (the CLI exits 1, nothing started)."
+    import logging, ray
+    if ray.is_initialized(): return
+    try: ray.init(address=address, **({} if address else {'include_dashboard': False}), log_to_driver=False, logging_level=logging.ERROR)  # (the sweep says what matters)
+    except Exception as e:
+        why = ' '.join(str(e).split()) or type(e).__name__
+        try: ray.shutdown()  # the processes a failed start left behind
+        except Exception: pass
+        if address: raise ValueError(f"could not connect to the Ray cluster at {address}: {why} No run was started: check that the cluster is up "
+                                     f"(`ray status --address {address}`), or run the sweep with --engine local") from None
+        raise ValueError(f"Ray's local cluster did not start: {why} No run was started: on a loaded machine a Ray node can miss its start-up "
+                         "timeout; start one yourself (`ray start --head`, again if it fails) and run the sweep with --address auto, or with --engine local") from None
+
 def ray_engine(runs:list, outputs:Path, address:str|None=None, # a cluster's address (`auto`: the one `ray start` made here); None: a local one
                gpus:float=0, cpus:float=1, watch:Watch|None=None, retries:int=3, poll:float=1.0, trust_remote_code:bool=False) -> dict:
     "Run each of `runs` as a Ray task with `cpus`/`gpus` each, retried `retries` times when its worker or node is lost; run key → result."
     import ray
-    if not ray.is_initialized():
-        try: ray.init(address=address, **({} if address else {'include_dashboard': False}), log_to_driver=False)
-        except Exception as e: raise ValueError(f"Ray did not start ({address or 'a local cluster'}): {str(e).strip().splitlines()[-1]}; no run was started") from None
+    start_ray(address)
     task = ray.remote(run_one).options(num_cpus=cpus, num_gpus=gpus, max_retries=retries, retry_exceptions=False)
     refs = {task.remote(r, str(outputs), os.getcwd(), _forwarded_env(), 2, 60.0, trust_remote_code=trust_remote_code): r for r in runs}
     done = {}
@@ -381,6 +394,7 @@ def run_sweep(sweep:Sweep, engine:str='local', # local or ray
     stream, outputs = stream or sys.stdout, Path(outputs or get_settings().outputs)
     p = plan(sweep, outputs)
     todo, skipped = [r for r, st, _, _ in p if st != 'complete'], {r.key: _result(r, 'complete', f) for r, st, f, _ in p if st == 'complete'}
+    if todo and engine == 'ray': start_ray(address)  # (before any line: a cluster that cannot start starts nothing)
     if not todo: print(f'{sweep.name} ({sweep.profile}): all {len(sweep.runs)} runs complete already: no run started', file=stream, flush=True)
     else:
         print(f"{sweep.name} ({sweep.profile}): {len(todo)} of {len(sweep.runs)} runs to run on {engine}" + (f' ({len(skipped)} complete already)' if skipped else ''), file=stream, flush=True)

@@ -258,3 +258,28 @@ def test_remote_code_opt_in_reaches_the_run(tmp_path, monkeypatch):
     r = run_main('sweep', f, '--profile', 'smoke', '--trust-remote-code', '--dry-run')
     assert r.stdout.splitlines()[0] == f'resume: sts-study resume {run} --trust-remote-code', r.stdout
     assert run_main('sweep', f, '--profile', 'smoke', '--dry-run').returncode == 2  # and the next sweep is refused without it
+
+@pytest.mark.skipif(importlib.util.find_spec('ray') is None, reason="ray is not installed: pip install -c constraints.txt -e '.[ray]'")
+@pytest.mark.skipif(not RAY, reason="starts Ray's local cluster, made to miss its start-up timeout (two minutes): set STS_STUDY_RAY=1")
+def test_ray_that_cannot_start_says_so_in_one_line(tmp_path):
+    """On a loaded machine a Ray node's Python agents can start too late for the raylet, and the node does not start
+    (ray-project/ray#65983). Made so here (a sitecustomize that delays the agents 40 s, as a loaded machine's imports do):
+    the sweep exits 1 with one line naming what failed and what to do, no traceback and no Ray log, nothing started, and
+    none of the processes the failed start made left running."""
+    import psutil
+    (site := tmp_path/'site').mkdir()
+    (site/'sitecustomize.py').write_text("import sys, time\nif any(str(a).endswith(('dashboard/agent.py', 'runtime_env/agent/main.py')) for a in sys.argv): time.sleep(40)\n")
+    f, outputs = tmp_path/'one.yaml', tmp_path/'outputs'
+    f.write_text('runs:\n  - cards: [korean-gte]\n    seeds: [1]\n')
+    r = run_cli('sweep', f, '--profile', 'smoke', '--engine', 'ray', env={'STS_STUDY_OUTPUTS': outputs, 'PYTHONPATH': os.pathsep.join([str(site), *filter(None, [os.environ.get('PYTHONPATH')])])})
+    assert (r.returncode, r.stdout) == (1, ''), r.stderr
+    assert r.stderr == ("sts-study: error: Ray's local cluster did not start: The current node timed out during startup. This could happen because some of the "
+                        "raylet failed to startup or the GCS has become overloaded. No run was started: on a loaded machine a Ray node can miss its start-up timeout; "
+                        "start one yourself (`ray start --head`, again if it fails) and run the sweep with --address auto, or with --engine local\n")
+    assert not outputs.exists()
+    def ours(p, agents:bool):
+        try: return p.environ().get('STS_STUDY_OUTPUTS') == str(outputs) and p.status() != psutil.STATUS_ZOMBIE and ('agent' in ' '.join(p.cmdline())) == agents
+        except psutil.Error: return False
+    for p in psutil.process_iter():
+        if ours(p, agents=True): p.kill()  # this test's own sleepers (the delayed agents)
+    assert [p.name() for p in psutil.process_iter() if ours(p, agents=False)] == []  # no raylet, GCS or worker left
