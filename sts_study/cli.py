@@ -318,7 +318,7 @@ def cmd_sweep(args):
     from sts_study.sweep import load_sweep, plan, run_sweep
     if args.address and args.engine != 'ray': raise ValueError('--address is for --engine ray')
     if args.engine == 'ray' and importlib.util.find_spec('ray') is None: raise ValueError("--engine ray needs Ray: pip install -c constraints.txt -e '.[ray]'")
-    sw = load_sweep(args.sweep, args.profile)
+    sw = load_sweep(args.sweep, args.profile, trust_remote_code=args.trust_remote_code)
     if args.dry_run:
         p = plan(sw)
         for r, st, f, cmd in p: print(f'{st}: {cmd}')
@@ -337,6 +337,7 @@ def _add_sweep(p):
     p.add_argument('--parallel', type=int, default=1, help='local: runs at a time (default 1)')
     p.add_argument('--gpus-per-run', type=float, help='ray: GPUs a run (default: 1 on the full profile, else 0)')
     p.add_argument('--dry-run', action='store_true', help='list what the sweep would do with each run (skip, resume, start) and start nothing')
+    _add_trust(p)
     p.set_defaults(func=cmd_sweep)
 
 # %% ../nbs/19_cli.ipynb #rc000001

@@ -18,10 +18,10 @@ from .losses import loss_problems
 # %% auto #0
 __all__ = ['RECIPES', 'CARDS', 'SECTIONS', 'MAX_YAML_VALUES', 'ENGINE_KEYS', 'ARG_MAP', 'VALUE_RULES', 'CONVERTERS', 'TRAIN_KEYS',
            'CHOICES', 'SCHEDULE_KEYS', 'CARD_ID', 'COMMIT', 'ENGINE_ARGS', 'HONOURED_ARGS', 'INFERRED_KEYS',
-           'RecipeError', 'ModelSpec', 'TrainSet', 'EvalSet', 'Optimizer', 'StopRule', 'Recipe', 'AliasBomb',
-           'BoundedLoader', 'StrictLoader', 'load_yaml', 'load_recipe', 'remote_code_class', 'remote_code_problem',
-           'today_defaults', 'unknown_args', 'training_args', 'data_problem', 'schedule_problems', 'guard_problems',
-           'inferred_problems', 'recipe_problems', 'check_recipe']
+           'RecipeError', 'ModelSpec', 'TrainSet', 'EvalSet', 'Optimizer', 'StopRule', 'unknown_keys', 'Recipe',
+           'AliasBomb', 'BoundedLoader', 'StrictLoader', 'load_yaml', 'load_recipe', 'remote_code_class',
+           'remote_code_problem', 'today_defaults', 'unknown_args', 'training_args', 'data_problem',
+           'schedule_problems', 'guard_problems', 'inferred_problems', 'recipe_problems', 'check_recipe']
 
 # %% ../nbs/06_recipe.ipynb #84ef01b5
 RECIPES = Path(str(files('sts_study')/'recipes'))
@@ -104,6 +104,10 @@ def _typed(cls, d, key:str, problems:list):
     for k in d:
         if k not in names: problems.append(f"{key}.{k}: unknown key of {SECTIONS[cls]}{_near(k, names)}")
     return cls(**{k: v for k, v in d.items() if k in names})
+
+def unknown_keys(d, known, where:str='', what:str='') -> list:
+    "`WHERE.KEY: unknown key [of WHAT] (did you mean ...?); known: ...` for each key of `d` not in `known` (a file's structure checked like a recipe's)."
+    return [f"{where}{k}: unknown key{f' of {what}' if what else ''}{_near(str(k), known)}; known: {', '.join(known)}" for k in d if k not in known]
 
 @dataclass
 class Recipe:

@@ -13,15 +13,15 @@ from pathlib import Path
 import yaml
 from .settings import get_settings, PROFILES
 from .tables import format_table
-from .recipe import RecipeError, load_recipe, check_recipe, load_yaml, _near
-from .runs import read_params, parse_overrides, get_status, status_detail, run_process, set_status
+from .recipe import RecipeError, load_recipe, check_recipe, load_yaml, unknown_keys, _near
+from .runs import read_params, parse_overrides, get_status, status_detail, run_process, set_status, list_runs
 from .reproduce import progress_line
 
 # %% auto #0
 __all__ = ['SWEEPS', 'SWEEP_KEYS', 'RUN_KEYS', 'BUDGET_KEYS', 'REPORT_KEYS', 'REPORT_NOTEBOOK', 'REPORT_OUT', 'SweepError',
            'sweep_path', 'sweep_problems', 'SweepRun', 'params_key', 'Sweep', 'load_sweep', 'FolderIndex', 'run_state',
-           'sts_study_exe', 'call_cli', 'wait_for_owner', 'run_one', 'run_line', 'Watch', 'local_engine', 'ray_engine',
-           'plan', 'run_report', 'summary', 'run_sweep']
+           'sts_study_exe', 'call_cli', 'wait_for_owner', 'run_command', 'run_one', 'run_line', 'Watch', 'local_engine',
+           'start_ray', 'ray_engine', 'plan', 'run_report', 'summary', 'run_sweep']
 
 # %% ../nbs/18_sweep.ipynb #13d18506
 SWEEPS = Path(str(files('sts_study')/'sweeps'))  # the shipped sweeps: findings.yaml, control.yaml
@@ -43,9 +43,6 @@ def sweep_path(name:str, # a shipped sweep (findings, control) or a YAML file
     if not p.exists(): raise FileNotFoundError(f"no sweep {name!r}; shipped sweeps: {', '.join(sorted(x.stem for x in SWEEPS.glob('*.yaml')))}, or a file NAME.yaml")
     return p
 
-def _unknown(d:dict, known:dict, where:str, what:str) -> list:
-    return [f"{where}{k}: unknown key of {what}{_near(str(k), known)}; known: {', '.join(known)}" for k in d if k not in known]
-
 # %% ../nbs/18_sweep.ipynb #2910896e
 def _list_of(v, ok, where:str, what:str) -> list:
     "Problems of `v` as a non-empty list whose items pass `ok`."
@@ -56,7 +53,7 @@ def _run_problems(e, i:int) -> list:
     "Problems of the `runs[i]` grid."
     w = f'runs[{i}]'
     if not isinstance(e, dict): return [f'{w}: a mapping of {", ".join(RUN_KEYS)}, not {e!r}']
-    out = _unknown(e, RUN_KEYS, f'{w}.', 'a run grid')
+    out = unknown_keys(e, RUN_KEYS, f'{w}.', 'a run grid')
     out += _list_of(e.get('cards'), lambda x: isinstance(x, str), f'{w}.cards', 'card ids or recipe files')
     out += _list_of(e.get('seeds'), lambda x: isinstance(x, int) and not isinstance(x, bool), f'{w}.seeds', 'integer seeds')
     if 'variants' in e: out += _list_of(e['variants'], lambda x: x is None or isinstance(x, str), f'{w}.variants', 'variant names or null')
@@ -67,19 +64,19 @@ def sweep_problems(raw, # the sweep file's YAML
                   ) -> list:
     "Every problem of a sweep file's structure: unknown keys (with the nearest known one), missing or mistyped values."
     if not isinstance(raw, dict): return [f'a mapping of {", ".join(SWEEP_KEYS)}, not {type(raw).__name__}']
-    out = _unknown(raw, SWEEP_KEYS, '', 'a sweep')
+    out = unknown_keys(raw, SWEEP_KEYS, '', 'a sweep')
     if 'profile' in raw and raw['profile'] not in PROFILES: out.append(f"profile: one of {', '.join(PROFILES)}, not {raw['profile']!r}")
     if not isinstance(runs := raw.get('runs'), list) or not runs: out.append(f'runs: a non-empty list of run grids ({", ".join(RUN_KEYS)}), not {runs!r}')
     else: out += [p for i, e in enumerate(runs) for p in _run_problems(e, i)]
     for prof, b in (raw.get('budget') or {}).items():
         if prof not in PROFILES: out.append(f"budget.{prof}: unknown profile{_near(str(prof), PROFILES)}; profiles: {', '.join(PROFILES)}"); continue
         if not isinstance(b, dict): out.append(f'budget.{prof}: a mapping of {", ".join(BUDGET_KEYS)}, not {b!r}'); continue
-        out += _unknown(b, BUDGET_KEYS, f'budget.{prof}.', 'a budget')
+        out += unknown_keys(b, BUDGET_KEYS, f'budget.{prof}.', 'a budget')
         out += [f'budget.{prof}.{k}: a mapping, not {b[k]!r}' for k in BUDGET_KEYS if k in b and not isinstance(b[k], dict)]
     if (rep := raw.get('report')) is not None:
         if not isinstance(rep, dict): out.append(f'report: a mapping of {", ".join(REPORT_KEYS)}, not {rep!r}')
         else:
-            out += _unknown(rep, REPORT_KEYS, 'report.', 'the report')
+            out += unknown_keys(rep, REPORT_KEYS, 'report.', 'the report')
             out += [f'report.{k}: a file name, not {rep.get(k)!r}' for k in ('notebook', 'out') if not isinstance(rep.get(k), str)]
             if isinstance(nb := rep.get('notebook'), str) and not REPORT_NOTEBOOK.fullmatch(nb):
                 out.append(f"report.notebook: {nb!r} is not one of the study's own notebooks (nbs/NAME.ipynb): a sweep file runs no other notebook")
@@ -133,6 +130,7 @@ class Sweep:
     profile: str
     runs: list  # SweepRun, in order
     report: dict|None = None  # notebook, out, parameters (with the profile's budget and {profile} filled in)
+    trust_remote_code: bool = False  # the command line's --trust-remote-code, passed to every run (a sweep file never sets it)
 
 def _expand(raw:dict, base:Path, profile:str) -> list:
     "The runs of a checked sweep file under `profile`, in order, each once."
@@ -158,6 +156,7 @@ def _report(raw:dict, profile:str) -> dict|None:
 def load_sweep(name:str, # a shipped sweep (findings, control) or a sweep file PATH.yaml
                profile:str|None=None, # default: the sweep's `profile`, else the settings'
                check:bool=True, # check every run's recipe (as `sts-study reproduce` does before it starts)
+               trust_remote_code:bool=False, # the command line's --trust-remote-code: allow the recipes' model.trust_remote_code, in every run
               ) -> Sweep:
     "The sweep `name` under `profile`: its runs and report; a SweepError listing every problem when it cannot run."
     p = sweep_path(name)
@@ -174,38 +173,37 @@ def load_sweep(name:str, # a shipped sweep (findings, control) or a sweep file P
         for r in runs:  # (a recipe does not depend on the seed: each is checked once)
             k = json.dumps([r.card, r.variant, r.overrides], sort_keys=True)
             if k not in seen:
-                try: check_recipe(load_recipe(r.card, profile, r.variant, r.overrides)); seen[k] = None
+                try: check_recipe(load_recipe(r.card, profile, r.variant, r.overrides, trust_remote_code)); seen[k] = None
                 except (RecipeError, KeyError, FileNotFoundError, ValueError) as e:
                     seen[k] = ' '.join(l.strip() for l in str(e.args[0] if isinstance(e, KeyError) else e).splitlines())
             if seen[k]: ps.append(f'{r.label}: {seen[k]}')
         if ps: raise SweepError(f'sweep {p} ({profile}) cannot run:\n  ' + '\n  '.join(ps))
-    return Sweep(p.stem, str(p), profile, runs, _report(raw, profile))
+    return Sweep(p.stem, str(p), profile, runs, _report(raw, profile), trust_remote_code)
 
 # %% ../nbs/18_sweep.ipynb #effbc5ec
 class FolderIndex:
-    "Run identity → its run folders under `outputs`, oldest first; `update` reads only folders it has not seen."
-    def __init__(self, outputs:Path|str): self.outputs, self.seen, self.by_key = Path(outputs), set(), {}
+    "Run identity → its run folders under `outputs` (oldest first), and each folder's row of `runs.list_runs` (status, dev, test) as of the last `update`."
+    def __init__(self, outputs:Path|str): self.outputs, self.by_key, self.rows, self.keyed = Path(outputs), {}, {}, set()
     def update(self):
-        for f in sorted(self.outputs.glob('*/params.yaml')):
-            if f.parent in self.seen: continue
-            try: p = read_params(f.parent)
-            except (OSError, yaml.YAMLError, ValueError): continue  # being written (next time), or malformed (`sts-study runs` names it): not a run of this sweep
-            self.seen.add(f.parent)
-            if isinstance(p, dict): self.by_key.setdefault(params_key(p), []).append(f.parent)
+        "Read the folders' rows again, and the parameters of folders not indexed yet (a folder's parameters never change)."
+        self.rows = {self.outputs/r['folder']: r for r in list_runs(self.outputs)}
+        for f, r in self.rows.items():
+            if f in self.keyed or r['status'] == 'malformed': continue  # malformed: being written (next time), or not a run (`sts-study runs` names it)
+            self.keyed.add(f)
+            (fs := self.by_key.setdefault(params_key(read_params(f)), [])).append(f); fs.sort()
         return self
     def folders(self, run:SweepRun) -> list: return self.by_key.get(run.key, [])
-
-def _status(f:Path) -> str:
-    "A folder's status; 'missing' when its STATUS or PROCESS is malformed (`sts-study runs` names it), so the sweep starts the run anew elsewhere."
-    try: return get_status(f)
-    except ValueError: return 'missing'
+    def status(self, f:Path) -> str:
+        "The folder's status; 'missing' when `sts-study runs` finds it malformed (the sweep starts its run anew elsewhere)."
+        r = self.rows.get(Path(f))
+        return 'missing' if r is None or r['status'] == 'malformed' else r['status']
 
 def run_state(run:SweepRun, index:FolderIndex) -> tuple:
     "(state, folder): complete (its newest complete folder), resume (newest folder failed or interrupted), running, or new (no folder)."
     fs = index.folders(run)
-    if done := [f for f in fs if _status(f) == 'complete']: return 'complete', done[-1]
+    if done := [f for f in fs if index.status(f) == 'complete']: return 'complete', done[-1]
     if not fs: return 'new', None
-    st = _status(fs[-1])
+    st = index.status(fs[-1])
     return ('resume' if st in ('failed', 'interrupted') else 'running' if st == 'running' else 'new'), (None if st == 'missing' else fs[-1])
 
 # %% ../nbs/18_sweep.ipynb #3b63ac6e
@@ -240,6 +238,10 @@ def wait_for_owner(folder:Path, stale_s:float=60.0, poll:float=2.0):
 def _result(run:SweepRun, state:str, folder, detail:str='', started:int=0) -> dict:
     return dict(key=run.key, label=run.label, state=state, folder=str(folder) if folder else None, detail=detail, started=started)
 
+def run_command(run:SweepRun, state:str, folder=None, trust_remote_code:bool=False) -> list:
+    "The `sts-study` arguments that bring `run` on from `state`: `resume FOLDER` or `reproduce ...`, with the command line's --trust-remote-code."
+    return (['resume', str(folder)] if state == 'resume' else run.argv()) + (['--trust-remote-code'] if trust_remote_code else [])
+
 def run_one(run:SweepRun, # the run
             outputs:str, # the settings' outputs (every task writes there: a filesystem every node sees)
             cwd:str|None=None, # working folder of the run's process (relative paths in overrides resolve there)
@@ -247,6 +249,7 @@ def run_one(run:SweepRun, # the run
             retries:int=2, # resumes of a run interrupted in this sweep
             stale_s:float=60.0, # another host's running folder silent this long: its worker is lost
             stop:threading.Event|None=None, # set: start nothing more (the sweep was stopped)
+            trust_remote_code:bool=False, # the command line's --trust-remote-code, passed to the run's every command
            ) -> dict:
     "Bring one run to complete: skip, resume or start it, in a process of its own; its result (state complete or failed, folder, why)."
     env = {**os.environ, **(env or {}), 'STS_STUDY_OUTPUTS': str(outputs)}
@@ -255,27 +258,23 @@ def run_one(run:SweepRun, # the run
         state, folder = run_state(run, index.update())
         if state == 'complete': return _result(run, 'complete', folder, '', started)
         if state == 'running': wait_for_owner(folder, stale_s); continue
-        if started and state == 'resume' and (get_status(folder) == 'failed' or started > retries):
+        if started and state == 'resume' and (index.status(folder) == 'failed' or started > retries):
             return _result(run, 'failed', folder, status_detail(folder) or detail, started)
         if started and state == 'new': return _result(run, 'failed', None, detail, started)  # it never made a folder: bad input (exit 2)
         if stop is not None and stop.is_set(): return _result(run, 'stopped', folder, 'the sweep was stopped', started)
-        code, out = call_cli(['resume', str(folder)] if state == 'resume' else run.argv(), cwd, env)
+        code, out = call_cli(run_command(run, state, folder, trust_remote_code), cwd, env)
         started += 1
         detail = f'exit {code}: ' + ' | '.join(l for l in out.strip().splitlines()[-3:])
 
 # %% ../nbs/18_sweep.ipynb #904fcf13
-def _metrics(folder) -> tuple|None:
-    "(dev, test) spearman_cosine of a complete run folder."
-    try: m = json.loads((Path(folder)/'metrics.json').read_text())
-    except (OSError, ValueError, TypeError): return None
-    return m['dev']['spearman_cosine'], m['test']['spearman_cosine']
-
-def run_line(run:SweepRun, state:str, folder=None, detail:str='') -> str:
-    "One progress line of a run: queued, running (its PROGRESS), complete (dev, test, folder) or failed (why)."
+def run_line(run:SweepRun, state:str, folder=None, detail:str='', row:dict|None=None) -> str:
+    "One progress line of a run: queued, running (its PROGRESS), complete (dev, test of its `runs.list_runs` row, folder) or failed (why)."
     if state == 'running' and folder:
         try: detail = progress_line(json.loads((Path(folder)/'PROGRESS').read_text()))
         except (OSError, ValueError): detail = 'starting'
-    what = {'complete': lambda: 'dev {:.4f}, test {:.4f}'.format(*(_metrics(folder) or (float('nan'),) * 2)) + f' ({Path(folder).name})', 'failed': lambda: f"{detail}" + (f' ({Path(folder).name})' if folder else '')}
+    f = lambda v: '-' if v is None else f'{v:.4f}'
+    what = {'complete': lambda: f"dev {f((row or {}).get('dev'))}, test {f((row or {}).get('test'))} ({Path(folder).name})",
+            'failed': lambda: f"{detail}" + (f' ({Path(folder).name})' if folder else '')}
     d = what[state]() if state in what else detail
     return f"{state}: {run.label}" + (f": {d}" if d else '')
 
@@ -284,7 +283,8 @@ class Watch:
     def __init__(self, runs:list, outputs:Path, stream=None, every:float=30.0):
         self.runs, self.index, self.stream, self.every, self.shown, self.started = runs, FolderIndex(outputs), stream or sys.stdout, every, {}, set()
     def show(self, run:SweepRun, state:str, folder=None, detail:str=''):
-        line, (old, t) = run_line(run, state, folder, detail), self.shown.get(run.key, ('', 0.0))
+        row = self.index.update().rows.get(Path(folder)) if state == 'complete' and folder else None
+        line, (old, t) = run_line(run, state, folder, detail, row), self.shown.get(run.key, ('', 0.0))
         head = lambda s: s.split(' (')[0].split(': step')[0]
         if line == old or (head(line) == head(old) and time.time() - t < self.every): return
         self.shown[run.key] = (line, time.time()); print(line, file=self.stream, flush=True)
@@ -294,16 +294,16 @@ class Watch:
         for r in self.runs:
             if r.key in done: continue
             fs = self.index.folders(r)
-            if fs and get_status(fs[-1]) == 'running': self.started.add(r.key); self.show(r, 'running', fs[-1])
+            if fs and self.index.status(fs[-1]) == 'running': self.started.add(r.key); self.show(r, 'running', fs[-1])
             elif r.key not in self.started: self.show(r, 'queued')  # (a run that has ended waits for its worker to say how)
 
 # %% ../nbs/18_sweep.ipynb #e0c3e4e1
-def local_engine(runs:list, outputs:Path, parallel:int=1, watch:Watch|None=None, retries:int=2, poll:float=1.0) -> dict:
+def local_engine(runs:list, outputs:Path, parallel:int=1, watch:Watch|None=None, retries:int=2, poll:float=1.0, trust_remote_code:bool=False) -> dict:
     "Run `runs` on this machine, `parallel` at a time (each in a process of its own); run key → `run_one`'s result."
     from concurrent.futures import ThreadPoolExecutor
     stop, done = threading.Event(), {}
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as ex:
-        futs = {ex.submit(run_one, r, str(outputs), None, None, retries, 60.0, stop): r for r in runs}
+        futs = {ex.submit(run_one, r, str(outputs), None, None, retries, 60.0, stop, trust_remote_code): r for r in runs}
         try:
             while len(done) < len(runs):
                 for f, r in futs.items():
@@ -321,15 +321,28 @@ def _forwarded_env() -> dict:
     "The variables a run's process needs on another node: the study's settings, the import path, the Hub's, the thread counts."
     return {k: v for k, v in os.environ.items() if k.startswith(('STS_STUDY_', 'HF_')) or k in ('PYTHONPATH', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'TRANSFORMERS_OFFLINE')}
 
+def start_ray(address:str|None=None, # a cluster's address (`auto`: the one `ray start` made here); None: start a local one
+             ):
+    "Connect to the Ray cluster at `address` (or start a local one); else a one-line ValueError naming what failed and what to do (the CLI exits 1, nothing started)."
+    import logging, ray
+    if ray.is_initialized(): return
+    try: ray.init(address=address, **({} if address else {'include_dashboard': False}), log_to_driver=False, logging_level=logging.ERROR)  # (the sweep says what matters)
+    except Exception as e:
+        why = ' '.join(str(e).split()) or type(e).__name__
+        try: ray.shutdown()  # the processes a failed start left behind
+        except Exception: pass
+        if address: raise ValueError(f"could not connect to the Ray cluster at {address}: {why} No run was started: check that the cluster is up "
+                                     f"(`ray status --address {address}`), or run the sweep with --engine local") from None
+        raise ValueError(f"Ray's local cluster did not start: {why} No run was started: on a loaded machine a Ray node can miss its start-up "
+                         "timeout; start one yourself (`ray start --head`, again if it fails) and run the sweep with --address auto, or with --engine local") from None
+
 def ray_engine(runs:list, outputs:Path, address:str|None=None, # a cluster's address (`auto`: the one `ray start` made here); None: a local one
-               gpus:float=0, cpus:float=1, watch:Watch|None=None, retries:int=3, poll:float=1.0) -> dict:
+               gpus:float=0, cpus:float=1, watch:Watch|None=None, retries:int=3, poll:float=1.0, trust_remote_code:bool=False) -> dict:
     "Run each of `runs` as a Ray task with `cpus`/`gpus` each, retried `retries` times when its worker or node is lost; run key → result."
     import ray
-    if not ray.is_initialized():
-        try: ray.init(address=address, **({} if address else {'include_dashboard': False}), log_to_driver=False)
-        except Exception as e: raise ValueError(f"Ray did not start ({address or 'a local cluster'}): {str(e).strip().splitlines()[-1]}; no run was started") from None
+    start_ray(address)
     task = ray.remote(run_one).options(num_cpus=cpus, num_gpus=gpus, max_retries=retries, retry_exceptions=False)
-    refs = {task.remote(r, str(outputs), os.getcwd(), _forwarded_env(), 2, 60.0): r for r in runs}
+    refs = {task.remote(r, str(outputs), os.getcwd(), _forwarded_env(), 2, 60.0, trust_remote_code=trust_remote_code): r for r in runs}
     done = {}
     while len(done) < len(runs):
         ready, _ = ray.wait([f for f in refs if refs[f].key not in done], num_returns=1, timeout=poll)
@@ -348,7 +361,7 @@ def plan(sweep:Sweep, outputs:Path|str|None=None) -> list:
     out = []
     for r in sweep.runs:
         st, f = run_state(r, index)
-        cmd = {'complete': f'skip: complete in {f}', 'running': f'wait: running in {f}', 'resume': f'sts-study resume {f}'}.get(st) or 'sts-study ' + ' '.join(r.argv())
+        cmd = {'complete': f'skip: complete in {f}', 'running': f'wait: running in {f}'}.get(st) or 'sts-study ' + ' '.join(run_command(r, st, f, sweep.trust_remote_code))
         out.append((r, st, f, cmd))
     return out
 
@@ -361,13 +374,12 @@ def run_report(sweep:Sweep, outputs:Path) -> Path:
     pm.execute_notebook(str(nb), str(out), parameters=sweep.report['parameters'], kernel_name='python3', progress_bar=False, log_output=False, cwd=str(Path.cwd()))
     return out
 
-def summary(sweep:Sweep, results:dict, skipped:int) -> str:
-    "The sweep's table (one row a run: state, run, folder, dev, test) and a line of counts."
-    rows = []
+def summary(sweep:Sweep, results:dict, skipped:int, outputs:Path|str) -> str:
+    "The sweep's table (one row a run: state, run, folder, dev, test, from `runs.list_runs`) and a line of counts."
+    runs, rows, f = {r['folder']: r for r in list_runs(outputs)}, [], lambda v: '-' if v is None else f'{v:.4f}'
     for x in (results[r.key] for r in sweep.runs):
-        m = _metrics(x['folder']) if x['state'] == 'complete' else None
-        rows.append(dict(state=x['state'], run=x['label'], folder=Path(x['folder']).name if x['folder'] else '-',
-                         dev=f'{m[0]:.4f}' if m else '-', test=f'{m[1]:.4f}' if m else '-'))
+        m = runs.get(Path(x['folder']).name, {}) if x['state'] == 'complete' else {}
+        rows.append(dict(state=x['state'], run=x['label'], folder=Path(x['folder']).name if x['folder'] else '-', dev=f(m.get('dev')), test=f(m.get('test'))))
     n = {s: sum(x['state'] == s for x in results.values()) for s in ('complete', 'failed', 'stopped')}
     counts = f"{sweep.name} ({sweep.profile}): {len(sweep.runs)} runs: {n['complete']} complete ({skipped} already complete before, {n['complete'] - skipped} run now)"
     return format_table(rows) + '\n' + counts + ''.join(f', {n[s]} {s}' for s in ('failed', 'stopped') if n[s])
@@ -382,6 +394,7 @@ def run_sweep(sweep:Sweep, engine:str='local', # local or ray
     stream, outputs = stream or sys.stdout, Path(outputs or get_settings().outputs)
     p = plan(sweep, outputs)
     todo, skipped = [r for r, st, _, _ in p if st != 'complete'], {r.key: _result(r, 'complete', f) for r, st, f, _ in p if st == 'complete'}
+    if todo and engine == 'ray': start_ray(address)  # (before any line: a cluster that cannot start starts nothing)
     if not todo: print(f'{sweep.name} ({sweep.profile}): all {len(sweep.runs)} runs complete already: no run started', file=stream, flush=True)
     else:
         print(f"{sweep.name} ({sweep.profile}): {len(todo)} of {len(sweep.runs)} runs to run on {engine}" + (f' ({len(skipped)} complete already)' if skipped else ''), file=stream, flush=True)
@@ -389,12 +402,12 @@ def run_sweep(sweep:Sweep, engine:str='local', # local or ray
         watch.poll({})
         if engine == 'ray':
             g = (1 if sweep.profile == 'full' else 0) if gpus_per_run is None else gpus_per_run
-            res = ray_engine(todo, outputs, address, gpus=g, cpus=1, watch=watch)
-        else: res = local_engine(todo, outputs, parallel, watch)
+            res = ray_engine(todo, outputs, address, gpus=g, cpus=1, watch=watch, trust_remote_code=sweep.trust_remote_code)
+        else: res = local_engine(todo, outputs, parallel, watch, trust_remote_code=sweep.trust_remote_code)
         skipped.update(res)
-    print(summary(sweep, skipped, len(sweep.runs) - len(todo)), file=stream, flush=True)
+    print(summary(sweep, skipped, len(sweep.runs) - len(todo), outputs), file=stream, flush=True)
     if any(x['state'] != 'complete' for x in skipped.values()):
-        print(f'{sweep.name}: not every run is complete: the report is not run; `sts-study sweep {sweep.source}` again resumes what failed', file=stream); return 1
+        print(f'{sweep.name}: not every run is complete: the report is not run; `sts-study sweep {sweep.source}{" --trust-remote-code" if sweep.trust_remote_code else ""}` again resumes what failed', file=stream); return 1
     if sweep.report:
         print(f"{sweep.name}: every run complete: running {sweep.report['notebook']}", file=stream, flush=True)
         print(f'{sweep.name}: report written to {run_report(sweep, outputs)}', file=stream, flush=True)

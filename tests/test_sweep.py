@@ -5,7 +5,7 @@ resumes it in its own folder; a Ray sweep that loses its worker node mid-run end
 import importlib.util, json, os, shlex, subprocess, threading, time
 from pathlib import Path
 import pytest
-from conftest import run_cli, run_main, needs_mirror, ROOT
+from conftest import run_cli, run_main, needs_mirror, slow, ROOT
 
 RAY = bool(os.environ.get('STS_STUDY_RAY'))
 
@@ -104,8 +104,8 @@ def test_failed_run_named_others_complete_then_resumed_and_skipped(tmp_path, mon
     outputs, f = tmp_path/'outputs', tmp_path/'tiny.yaml'
     good = 'runs:\n  - cards: [korean-gte]\n    seeds: [1]\n'
     f.write_text(good + '  - cards: [hebrew-mbert]\n    seeds: [1]\n    overrides: [{model.base: nobody/no-such-model}]\n')
-    env = {'STS_STUDY_OUTPUTS': outputs, 'HF_HUB_OFFLINE': '1'}
-    r = run_cli('sweep', f, '--profile', 'smoke', '--parallel', '2', env=env)
+    monkeypatch.setenv('STS_STUDY_OUTPUTS', str(outputs)); monkeypatch.setenv('HF_HUB_OFFLINE', '1')  # (the sweeps run in this process, their runs each in its own)
+    r = run_main('sweep', f, '--profile', 'smoke', '--parallel', '2')
     assert r.returncode == 1, r.stdout + r.stderr
     folders = sorted(p.name for p in outputs.iterdir())
     assert len(folders) == 2 and folders[0].startswith('hebrew-mbert-smoke-') and folders[1].startswith('korean-gte-smoke-')
@@ -113,12 +113,11 @@ def test_failed_run_named_others_complete_then_resumed_and_skipped(tmp_path, mon
     assert 'complete: korean-gte/published/seed 1: dev ' in r.stdout
     assert r.stdout.splitlines()[-2:] == ['tiny (smoke): 2 runs: 1 complete (0 already complete before, 1 run now), 1 failed',
                                           f'tiny: not every run is complete: the report is not run; `sts-study sweep {f}` again resumes what failed']
-    assert [l.split()[:1] for l in run_cli('runs', outputs).stdout.splitlines()[2:]] == [[folders[0]], [folders[1]]]
-    r2 = run_cli('sweep', f, '--profile', 'smoke', env=env)  # again: the complete run skipped, the failed one resumed in its folder
+    assert [l.split()[:1] for l in run_main('runs', outputs).stdout.splitlines()[2:]] == [[folders[0]], [folders[1]]]
+    r2 = run_main('sweep', f, '--profile', 'smoke')  # again: the complete run skipped, the failed one resumed in its folder
     assert r2.returncode == 1 and r2.stdout.splitlines()[0] == 'tiny (smoke): 1 of 2 runs to run on local (1 complete already)', r2.stdout
     assert sorted(p.name for p in outputs.iterdir()) == folders and (outputs/folders[0]/'run.1.ipynb').exists()  # resumed: no new folder
     f.write_text(good)
-    monkeypatch.setenv('STS_STUDY_OUTPUTS', str(outputs))  # (nothing is started: in this process)
     r3 = run_main('sweep', f, '--profile', 'smoke')
     assert r3.returncode == 0, r3.stdout + r3.stderr
     assert r3.stdout.splitlines()[0] == 'tiny (smoke): all 1 runs complete already: no run started'
@@ -218,3 +217,71 @@ def test_ray_lost_worker_node_resumes_and_equals_serial(tmp_path):
         reps = sorted({x.split('.')[0] for x in a})  # 'after', and 'best' when the recipe selects on dev
         assert sorted(a) == sorted(b) == sorted(f'{rep}.{sp}.{m}' for rep in reps for sp in ('dev', 'test') for m in METRICS) and 'after' in reps, k
         assert not {m: (a[m], b[m]) for m in a if abs(a[m] - b[m]) > 1e-6}, k
+
+REMOTE = ("model.trust_remote_code: True would run code from the repository of 'nobody/no-such-model'; a recipe never switches remote code "
+          "on by itself: pass --trust-remote-code (or --variant remote-code) on the command line if you trust that code")
+
+def _remote_sweep(tmp_path) -> tuple:
+    "A sweep of one run whose recipe (a file of the user's) asks for remote code, pinned as remote code must be, from a model that is nowhere."
+    import yaml
+    f, p = tmp_path/'remote-sweep.yaml', tmp_path/'remote.yaml'
+    p.write_text(yaml.safe_dump(dict(card='mine', model=dict(base='nobody/no-such-model', trust_remote_code=True, revision='a' * 40, code_revision='b' * 40, max_seq_length=32),
+                                     train=[dict(name='korsts', data='korsts', split='train', convert='sts', loss='CosineSimilarityLoss', limit=16)],
+                                     eval=dict(data='korsts', split='dev', limit=16), test=dict(data='korsts', split='test', limit=16),
+                                     args=dict(per_device_train_batch_size=8, num_train_epochs=1)), sort_keys=False))
+    f.write_text('runs:\n  - cards: [remote.yaml]\n    seeds: [1]\n')
+    return f, p
+
+def test_remote_code_run_is_refused_without_the_command_lines_opt_in(tmp_path, monkeypatch):
+    """Without --trust-remote-code a sweep whose run asks for remote code is refused, as `reproduce` refuses it (exit 2,
+    the opt-in named, nothing started); with it, the command the sweep gives the run carries it."""
+    (f, p), outputs = _remote_sweep(tmp_path), tmp_path/'outputs'
+    monkeypatch.setenv('STS_STUDY_OUTPUTS', str(outputs))
+    r = run_main('sweep', f, '--profile', 'smoke')
+    assert (r.returncode, r.stdout, r.stderr) == (2, '', f'sts-study: error: sweep {f} (smoke) cannot run:\n  remote/published/seed 1: recipe {p} cannot run: {REMOTE}\n')
+    assert run_main('sweep', f, '--profile', 'smoke', '--dry-run').returncode == 2 and not outputs.exists()
+    r = run_main('sweep', f, '--profile', 'smoke', '--trust-remote-code', '--dry-run')
+    assert (r.returncode, r.stdout.splitlines()[0]) == (0, f'new: sts-study reproduce {p} --profile smoke --seed 1 --trust-remote-code'), r.stderr
+    assert not outputs.exists()
+
+@slow
+@needs_mirror
+def test_remote_code_opt_in_reaches_the_run(tmp_path, monkeypatch):
+    """With --trust-remote-code the run's process gets past its recipe's remote-code check (which refuses it without the
+    opt-in, before any folder exists): its folder is made, and the run fails only where its model is nowhere (no model is
+    loaded: no code runs); the sweep's hint to go on, and the resume it plans, carry the opt-in."""
+    (f, p), outputs = _remote_sweep(tmp_path), tmp_path/'outputs'
+    monkeypatch.setenv('STS_STUDY_OUTPUTS', str(outputs)); monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    r = run_main('sweep', f, '--profile', 'smoke', '--trust-remote-code')
+    assert r.returncode == 1, r.stdout + r.stderr
+    (run,) = outputs.iterdir()
+    assert run.name.startswith('mine-smoke-') and (run/'STATUS').read_text().startswith("failed\nFileNotFoundError: model 'nobody/no-such-model' not found")
+    assert r.stdout.splitlines()[-1] == f'remote-sweep: not every run is complete: the report is not run; `sts-study sweep {f} --trust-remote-code` again resumes what failed'
+    r = run_main('sweep', f, '--profile', 'smoke', '--trust-remote-code', '--dry-run')
+    assert r.stdout.splitlines()[0] == f'resume: sts-study resume {run} --trust-remote-code', r.stdout
+    assert run_main('sweep', f, '--profile', 'smoke', '--dry-run').returncode == 2  # and the next sweep is refused without it
+
+@pytest.mark.skipif(importlib.util.find_spec('ray') is None, reason="ray is not installed: pip install -c constraints.txt -e '.[ray]'")
+@pytest.mark.skipif(not RAY, reason="starts Ray's local cluster, made to miss its start-up timeout (two minutes): set STS_STUDY_RAY=1")
+def test_ray_that_cannot_start_says_so_in_one_line(tmp_path):
+    """On a loaded machine a Ray node's Python agents can start too late for the raylet, and the node does not start
+    (ray-project/ray#65983). Made so here (a sitecustomize that delays the agents 40 s, as a loaded machine's imports do):
+    the sweep exits 1 with one line naming what failed and what to do, no traceback and no Ray log, nothing started, and
+    none of the processes the failed start made left running."""
+    import psutil
+    (site := tmp_path/'site').mkdir()
+    (site/'sitecustomize.py').write_text("import sys, time\nif any(str(a).endswith(('dashboard/agent.py', 'runtime_env/agent/main.py')) for a in sys.argv): time.sleep(40)\n")
+    f, outputs = tmp_path/'one.yaml', tmp_path/'outputs'
+    f.write_text('runs:\n  - cards: [korean-gte]\n    seeds: [1]\n')
+    r = run_cli('sweep', f, '--profile', 'smoke', '--engine', 'ray', env={'STS_STUDY_OUTPUTS': outputs, 'PYTHONPATH': os.pathsep.join([str(site), *filter(None, [os.environ.get('PYTHONPATH')])])})
+    assert (r.returncode, r.stdout) == (1, ''), r.stderr
+    assert r.stderr == ("sts-study: error: Ray's local cluster did not start: The current node timed out during startup. This could happen because some of the "
+                        "raylet failed to startup or the GCS has become overloaded. No run was started: on a loaded machine a Ray node can miss its start-up timeout; "
+                        "start one yourself (`ray start --head`, again if it fails) and run the sweep with --address auto, or with --engine local\n")
+    assert not outputs.exists()
+    def ours(p, agents:bool):
+        try: return p.environ().get('STS_STUDY_OUTPUTS') == str(outputs) and p.status() != psutil.STATUS_ZOMBIE and ('agent' in ' '.join(p.cmdline())) == agents
+        except psutil.Error: return False
+    for p in psutil.process_iter():
+        if ours(p, agents=True): p.kill()  # this test's own sleepers (the delayed agents)
+    assert [p.name() for p in psutil.process_iter() if ours(p, agents=False)] == []  # no raylet, GCS or worker left
