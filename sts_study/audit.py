@@ -8,10 +8,9 @@ dev, whether its log stops early, whether it evaluated on training rows, and wha
 from __future__ import annotations
 import csv, math, re
 from pathlib import Path
-from .card import Card, CardError, parse_card, log_values, card_provenance, card_text
+from .card import Card, CardError, parse_card, log_values, logged_steps, card_provenance, card_text
 from .tables import md_table
-from .train import FIT_DEFAULTS, epoch_plan
-from .infer import evidence, CannotTell
+from .schedule import FIT_DEFAULTS, epoch_plan, batches
 
 
 # %% auto #0
@@ -77,13 +76,11 @@ def _worst(vs:list) -> str:
 # %% ../nbs/16_audit.ipynb #au000010
 def log_extent(c:Card) -> dict|None:
     "The run's configured length against its training log (None without a log with steps)."
-    cols, rows = c.training_logs.get('columns') or [], log_values(c)
-    if 'Step' not in cols: return None
-    si, ei = cols.index('Step'), cols.index('Epoch') if 'Epoch' in cols else None
-    rows = [r for r in rows if isinstance(r[si], (int, float))]
-    if not rows: return None
-    raw = c.training_logs['rows'][[i for i, r in enumerate(log_values(c)) if isinstance(r[si], (int, float))][-1]]
-    steps = [int(r[si]) for r in rows]
+    cols, at = c.training_logs.get('columns') or [], logged_steps(c)
+    if not at: return None
+    ei, vals = cols.index('Epoch') if 'Epoch' in cols else None, log_values(c)
+    rows, raw = [vals[i] for i, _ in at], c.training_logs['rows'][at[-1][0]]
+    steps = [int(s) for _, s in at]
     last, epoch = steps[-1], rows[-1][ei] if ei is not None and isinstance(rows[-1][ei], (int, float)) else None
     hp = c.hyperparameters
     epochs, max_steps = hp.get('num_train_epochs'), hp.get('max_steps')
@@ -109,6 +106,7 @@ def hidden_line(c:Card, # a fit()-written card
     "('inferred' or 'cannot tell', the sentence): what the card's log says of fit()'s hidden arguments."
     if inferred: return 'inferred', (f"hidden fit() arguments: inferred {inferred['reading']} from call {inferred['call']} of the log "
                                      f"(score {inferred['score']:.3f} in row tolerances; {'settled beyond seed noise' if inferred.get('settled') else 'not settled beyond seed noise'})")
+    from sts_study.infer import evidence, CannotTell  # (its log reading sits beside the trials, which load the engine: only here)
     try: ev = evidence(c)
     except CannotTell as e: return 'cannot tell', f"hidden fit() arguments: {e}"
     return 'cannot tell', (f"hidden fit() arguments: cannot tell from the card alone: its log has {ev['loss_rows']} loss and {ev['eval_rows']} evaluation rows in "
@@ -138,9 +136,8 @@ def check_writer(c:Card, inferred:dict|None=None, # a recipe's `optimizer.inferr
     evidence += [f"`{x['name']}`: printed {x['printed']}, trained " + (f"{_n(x['trained'])}" if x['trained'] is not None else f"not used (fit() warms up {fd['warmup_steps']:,} steps)")
                  for x in not_used]
     evidence.append(f"{src}; a script may pass others (optimizer_params, weight_decay, scheduler, warmup_steps) and no card shows them")
-    rows = log_values(c)
-    cols = c.training_logs.get('columns') or []
-    last = rows[-1][cols.index('Step')] if rows and 'Step' in cols and isinstance(rows[-1][cols.index('Step')], (int, float)) else None
+    at = logged_steps(c)
+    last = at[-1][1] if at and at[-1][0] == len(c.training_logs.get('rows', [])) - 1 else None  # the log's last row, when it has a step
     warm = None
     if last is not None and fd['scheduler'].lower().startswith('warmup') and last < fd['warmup_steps']:
         warm = last / fd['warmup_steps']
@@ -277,7 +274,7 @@ def check_consumption(c:Card) -> dict:
     miss = ([] if bs else ['per_device_train_batch_size']) + [f'{_ds_name(c, i)}: its size' for i, n in sizes.items() if not n]
     if miss: return verdict(name, UNKNOWN, f'{len(ds)} datasets under round_robin, but the card lacks what it drew from', missing=miss, sampler=sampler)
     plan = epoch_plan(sizes, bs, 'round_robin')
-    nb = {i: math.ceil(n / bs) for i, n in sizes.items()}
+    nb = batches(sizes, bs)  # the batches each dataset offers (`schedule.batches`, as `epoch_plan` counts them)
     m, steps = min(nb.values()), plan['steps']
     x = log_extent(c)
     last = x['last_step'] if x else None
@@ -311,14 +308,14 @@ def _eval_series(c:Card, e:dict) -> list:
     "(step, value, printed row, run) of each logged evaluation of `e` (its `dataset_metric` column); `run` counts restarts of the log's steps."
     cols = c.training_logs.get('columns') or []
     col = f"{e['dataset']}_{e['bold']}"
-    if col not in cols or 'Step' not in cols: return []
-    ci, si = cols.index(col), cols.index('Step')
+    if col not in cols: return []
+    ci, vals = cols.index(col), log_values(c)
     out, run, prev = [], 0, None
-    for r, raw in zip(log_values(c), c.training_logs['rows']):
-        if not isinstance(r[si], (int, float)): continue
-        if prev is not None and r[si] < prev: run += 1
-        prev = r[si]
-        if isinstance(r[ci], (int, float)) and not isinstance(r[ci], bool) and r[ci] == r[ci]: out.append((r[si], r[ci], raw, run))
+    for i, s in logged_steps(c):
+        r = vals[i]
+        if prev is not None and s < prev: run += 1
+        prev = s
+        if isinstance(r[ci], (int, float)) and not isinstance(r[ci], bool) and r[ci] == r[ci]: out.append((s, r[ci], c.training_logs['rows'][i], run))
     return out
 
 def _selection_one(c:Card, e:dict, x:dict|None) -> tuple:

@@ -6,12 +6,13 @@
 from __future__ import annotations
 import csv, json, os, shutil
 from pathlib import Path
-from .settings import get_settings, write_atomic, fault_point, temp_dir, fsync_dir
+from .settings import get_settings, write_atomic, temp_dir, fsync_dir
+from .interrupt import fault_point
 from .tables import md_table, md_text, md_code
 from .metrics import METRICS
 from .data import stats_details
 from .card import Card, read_card, render_card, published_metrics, published_step, card_diff, loss_log
-from .train import card_step, epoch_plan
+from .schedule import card_step, epoch_plan
 from .runs import reported, reported_cosine
 from . import plots
 

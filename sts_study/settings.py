@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_settings.ipynb #2f817b17
 from __future__ import annotations
-import os, configparser, secrets, signal
+import os, configparser, secrets, shutil
 from urllib.parse import urlsplit
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -14,7 +14,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['PACKAGE_CARDS', 'PROFILES', 'RENAMED_PROFILES', 'LOOPBACK', 'find_settings', 'Settings', 'check_profile',
            'check_base_url', 'get_settings', 'temp_dir', 'fsync_dir', 'atomic_file', 'write_cause', 'write_atomic',
-           'fault_point']
+           'atomic_folder', 'is_rank0']
 
 # %% ../nbs/00_settings.ipynb #4726b2de
 def find_settings(start:Path|str|None=None, # folder to start from (default: the working directory)
@@ -156,15 +156,22 @@ def write_atomic(path:Path|str, # the file to (re)write
     with atomic_file(path, 'wb' if isinstance(data, bytes) else 'w') as f: f.write(data)
     return Path(path)
 
-# %% ../nbs/00_settings.ipynb #d80b95d5
-def fault_point(phase:str, # what the run is doing now, e.g. 'training' or 'writing checkpoint'
-               ) -> None:
-    "Send the signal armed by `STS_STUDY_FAULT` ('<phase text>:<SIGNAL>') when `phase` contains its text (the fault harness); else nothing."
-    spec = os.environ.get('STS_STUDY_FAULT')
-    if not spec or os.environ.get('STS_STUDY_FAULT_DONE'): return
-    what, _, sig = spec.rpartition(':')
-    if what.lower() not in phase.lower(): return
-    os.environ['STS_STUDY_FAULT_DONE'] = '1'
-    pg, s = int(os.environ.get('STS_STUDY_FAULT_PGID') or os.getpgid(0)), getattr(signal, sig)
-    os.killpg(pg, s)
-    if os.getpgid(0) != pg: os.kill(os.getpid(), s)  # a kernel in its own session (papermill's) gets it too, at this very moment
+# %% ../nbs/00_settings.ipynb #eed97209
+@contextmanager
+def atomic_folder(path:Path|str, # the folder to (re)write, e.g. a run's model/
+                 ):
+    "Yield a new folder under a unique name beside `path`, renamed over `path` when the block ends without error (else removed)."
+    path = Path(path)
+    tmp = temp_dir(path.parent, f'.{path.name}.')
+    try:
+        yield tmp
+        shutil.rmtree(path, ignore_errors=True); os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True); raise
+
+# %% ../nbs/00_settings.ipynb #774e7943
+def is_rank0(env:dict|None=None, # the environment (default `os.environ`)
+            ) -> bool:
+    "Whether this is the process that writes a run's files: torchrun's rank 0, or no torchrun at all."
+    return int((os.environ if env is None else env).get('RANK', '0')) == 0
