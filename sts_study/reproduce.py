@@ -65,19 +65,25 @@ def kernel_pid(out:Path) -> int|None:
     hp = run_process(out)
     return hp[1] if hp and hp[1] != os.getpid() and process_alive(hp[1], hp[2]) else None  # (never a later process that reused the pid)
 
-def _execute(out:Path, params:dict, progress:bool):
+def _execute(start, # () -> (the run folder, the notebook's parameters): makes or readies the folder, with the signals already forwarded
+             progress:bool) -> Path:
+    "Run the reproduction notebook into the folder `start()` readies, the command's signals forwarded to its kernel from the very start; the folder."
     import papermill as pm
-    got = []
+    got, out = [], None
     try:
-        with forward_signals(lambda: kernel_pid(out)) as got, (show_progress(out) if progress else contextlib.nullcontext()):
-            pm.execute_notebook(str(notebook_path()), str(out/'run.ipynb'), parameters=params, kernel_name='python3', cwd=str(Path.cwd()),
-                                progress_bar=False, log_output=False)
+        with forward_signals(lambda: out and kernel_pid(out)) as got:  # (no folder yet, or no kernel: the signal stops the command)
+            out, params = start()
+            with show_progress(out) if progress else contextlib.nullcontext():
+                pm.execute_notebook(str(notebook_path()), str(out/'run.ipynb'), parameters=params, kernel_name='python3', cwd=str(Path.cwd()),
+                                    progress_bar=False, log_output=False)
     except BaseException as e:  # the kernel marked the folder when a cell raised; this covers a kernel that never started or died
+        if out is None: raise
         # a signal outside training (before the kernel started, or it had no checkpoint to save): interrupted all the same
         if got: mark_ended(out, e, f'{got[0]} before training could save a checkpoint ({type(e).__name__}); resume starts over', 'interrupted')
         else: mark_ended(out, e)
         raise
     if get_status(out) != 'complete': finish_run(out)  # a notebook without finish_run (an older copy) is checked here
+    return out
 
 # %% ../nbs/12_reproduce.ipynb #7861a24b
 def reproduce(card:str, # korean-gte, hebrew-mbert, or a recipe file PATH.yaml
@@ -90,9 +96,10 @@ def reproduce(card:str, # korean-gte, hebrew-mbert, or a recipe file PATH.yaml
     "Reproduce `card` into a run folder by executing the reproduction notebook with papermill."
     if out is not None and Path(out).exists(): raise FileExistsError(f'{out} exists: a run folder is never overwritten; choose another --out')
     # the recipe and overrides are checked, and the folder made, by the same begin_run the notebook calls (and which adopts it)
-    out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False, trust_remote_code=trust_remote_code)
-    _execute(out, {**read_params(out), 'trust_remote_code': trust_remote_code}, progress)
-    return out
+    def start():
+        o = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False, trust_remote_code=trust_remote_code)
+        return o, {**read_params(o), 'trust_remote_code': trust_remote_code}
+    return _execute(start, progress)
 
 def resume(out:Path|str, # a failed or interrupted run folder
            progress:bool=True,
@@ -101,12 +108,13 @@ def resume(out:Path|str, # a failed or interrupted run folder
     "Continue a run in its own folder from its last checkpoint, with its own parameters; the earlier executed notebook is kept as run.<n>.ipynb."
     out = Path(out).resolve()
     params = check_resumable(out, trust_remote_code=trust_remote_code)
-    if (out/'run.ipynb').exists():
-        n = next(i for i in range(1, 1000) if not (out/f'run.{i}.ipynb').exists())
-        (out/'run.ipynb').rename(out/f'run.{n}.ipynb')
-    set_status(out, 'running', 'resuming')
-    _execute(out, {**params, 'resume': True, 'trust_remote_code': trust_remote_code}, progress)
-    return out
+    def start():
+        if (out/'run.ipynb').exists():
+            n = next(i for i in range(1, 1000) if not (out/f'run.{i}.ipynb').exists())
+            (out/'run.ipynb').rename(out/f'run.{n}.ipynb')
+        set_status(out, 'running', 'resuming')
+        return out, {**params, 'resume': True, 'trust_remote_code': trust_remote_code}
+    return _execute(start, progress)
 
 # %% ../nbs/12_reproduce.ipynb #f3ece2c9
 def train_run(card:str, # card id or recipe file
