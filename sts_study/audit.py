@@ -94,7 +94,7 @@ def _stopped(x:dict|None) -> bool: return bool(x and x['short'] is not None and 
 # %% ../nbs/16_audit.ipynb #au000013
 def fit_defaults(version:str|None, # the card's sentence-transformers version
                 ) -> tuple:
-    "fit()'s optimizer defaults for `version` (`train.FIT_DEFAULTS`) and where they come from."
+    "fit()'s optimizer defaults for `version` (`schedule.FIT_DEFAULTS`) and where they come from."
     if version in FIT_DEFAULTS: return FIT_DEFAULTS[version], f"fit()'s defaults in sentence-transformers {version}"
     return FIT_DEFAULTS['3.0.1'], f"fit()'s signature defaults as in 3.0.1 and 6.2.0, the versions checked (none recorded for {version})"
 
