@@ -17,7 +17,7 @@ from .data import data_spec, describe_source, load_data
 from .models import ARCHITECTURES, resolve_model, random_model, train_tokenizer
 from .recipe import Recipe, RecipeError, load_recipe, check_recipe, training_args
 from .card import read_card
-from .schedule import card_run
+from .schedule import whole_run_plan
 from .callbacks import EvalAt
 from .train import (build_train_data, build_model, build_losses, build_evaluation, build_args, build_optimizers, build_trainer,
                     check_labels, resume_point, restore, train, seed_everything, model_source, versions, git_commit)
@@ -397,7 +397,7 @@ def schedule(r:Recipe, sizes:dict) -> dict:
     "The run's steps, steps an epoch, warm-up, evaluation points and checkpoints, as the engine will make them."
     from sts_study.schedule import compressed_plan, fit_t_total, FIT_DEFAULTS
     plan = compressed_plan(r, sizes)
-    cr = card_run(r, plan['card_sizes'] if plan else sizes)
+    cr = whole_run_plan(r, plan['card_sizes'] if plan else sizes)
     steps, evals = (plan['steps'], plan['evals']) if plan else (cr['steps'], cr['evals'])
     if r.stop.steps: steps = min(steps, r.stop.steps)
     if r.stop.epochs: steps = min(steps, math.ceil(r.stop.epochs * cr['steps_per_epoch']))

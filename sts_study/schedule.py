@@ -9,8 +9,8 @@ import math
 from .recipe import Recipe, training_args
 
 # %% auto #0
-__all__ = ['FIT_DEFAULTS', 'FIT_SCHEDULERS', 'fit_settings', 'fit_scheduler', 'fit_t_total', 'batches', 'epoch_plan', 'card_run',
-           'compressed_plan', 'card_step', 'compressed_lambda']
+__all__ = ['FIT_DEFAULTS', 'FIT_SCHEDULERS', 'fit_settings', 'fit_scheduler', 'fit_t_total', 'batches', 'epoch_plan',
+           'whole_run_plan', 'compressed_plan', 'card_step', 'compressed_lambda']
 
 # %% ../nbs/06a_schedule.ipynb #6ffb6031
 FIT_DEFAULTS = {'3.0.1': dict(lr=2e-5, weight_decay=0.01, scheduler='WarmupLinear', warmup_steps=10000)}  # fit()'s signature defaults
@@ -53,7 +53,7 @@ def epoch_plan(sizes:dict, # dataset → rows
     raise ValueError(f'unknown sampler {sampler!r}')
 
 # %% ../nbs/06a_schedule.ipynb #fd9d7ee5
-def card_run(r:Recipe, # the recipe
+def whole_run_plan(r:Recipe, # the recipe
              sizes:dict, # dataset → rows
             ) -> dict:
     "The run `r` makes on datasets of `sizes` when nothing stops it: steps an epoch, steps in all, evaluation steps (every eval_steps; fit() also at each epoch end)."
@@ -73,7 +73,7 @@ def compressed_plan(r:Recipe, # the recipe (its `schedule`)
     s = r.schedule or {}
     if not s.get('compress_to'): return None
     n, card_sizes = s['compress_to'], s.get('card_sizes') or sizes
-    ref = card_run(r, card_sizes)
+    ref = whole_run_plan(r, card_sizes)
     evals = sorted({min(n, max(1, round(p * n / ref['steps']))) for p in ref['evals']} | {n})  # and the last step, whose dev score the run reports anyway
     if (m := s.get('max_evals')) and len(evals) > m: evals = [evals[round((k + 1) * len(evals) / m) - 1] for k in range(m)]
     return dict(kind='compressed', steps=n, card_steps=ref['steps'], card_steps_per_epoch=ref['steps_per_epoch'], card_sizes=dict(card_sizes),

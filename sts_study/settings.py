@@ -14,7 +14,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['PACKAGE_CARDS', 'PROFILES', 'RENAMED_PROFILES', 'LOOPBACK', 'find_settings', 'Settings', 'check_profile',
            'check_base_url', 'get_settings', 'temp_dir', 'fsync_dir', 'atomic_file', 'write_cause', 'write_atomic',
-           'atomic_folder', 'is_rank0']
+           'atomic_dir', 'is_rank0']
 
 # %% ../nbs/00_settings.ipynb #4726b2de
 def find_settings(start:Path|str|None=None, # folder to start from (default: the working directory)
@@ -156,19 +156,16 @@ def write_atomic(path:Path|str, # the file to (re)write
     with atomic_file(path, 'wb' if isinstance(data, bytes) else 'w') as f: f.write(data)
     return Path(path)
 
-# %% ../nbs/00_settings.ipynb #eed97209
+# %% ../nbs/00_settings.ipynb #ad000001
 @contextmanager
-def atomic_folder(path:Path|str, # the folder to (re)write, e.g. a run's model/
-                 ):
-    "Yield a new folder under a unique name beside `path`, renamed over `path` when the block ends without error (else removed)."
+def atomic_dir(path:Path|str, # the folder to (re)write
+              ):
+    "Yield a new folder beside `path` (the umask's mode) that replaces `path` when the block ends without error (else removed)."
     path = Path(path)
     tmp = temp_dir(path.parent, f'.{path.name}.')
-    try:
-        yield tmp
-        shutil.rmtree(path, ignore_errors=True); os.replace(tmp, path)
-        fsync_dir(path.parent)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
+    try: yield tmp
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    shutil.rmtree(path, ignore_errors=True); os.replace(tmp, path); fsync_dir(path.parent)
 
 # %% ../nbs/00_settings.ipynb #774e7943
 def is_rank0(env:dict|None=None, # the environment (default `os.environ`)

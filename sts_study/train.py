@@ -12,9 +12,9 @@ import numpy as np, torch, transformers
 from datasets import Dataset, DatasetDict
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 from sentence_transformers.sentence_transformer import losses, modules
-from .settings import get_settings, write_atomic, atomic_folder, is_rank0
+from .settings import get_settings, write_atomic, atomic_dir, is_rank0
 from .interrupt import RunInterrupted, signals_to
-from .schedule import fit_settings, fit_scheduler, fit_t_total, card_run, compressed_plan, compressed_lambda
+from .schedule import fit_settings, fit_scheduler, fit_t_total, whole_run_plan, compressed_plan, compressed_lambda
 from .callbacks import (RESUME_FILE, CountingTrainer, CSVLog, write_csv, write_progress, Progress, StopAfter, EvalAtEpochEnd, EvalAt,
                                  Preemption, BestOnDev)
 from .sources import UNPINNED_SEEN
@@ -363,8 +363,8 @@ def run_record(r:Recipe, model, trainer:CountingTrainer, data:DatasetDict, ev:di
                 gold={'dev': list(ev['dev']['score']), 'test': list(ev['test']['score'])})
 
 def save_whole(model, path:Path):
-    "Save `model` to `path` whole or not at all (`settings.atomic_folder`)."
-    with atomic_folder(path) as tmp: model.save(str(tmp))
+    "Save `model` to `path` whole or not at all (`settings.atomic_dir`)."
+    with atomic_dir(path) as tmp: model.save(str(tmp))
 
 def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                out:Path|str, # run folder
@@ -406,7 +406,7 @@ def lr_schedule(r:Recipe, # the recipe
                ) -> list:
     "The learning rate of each training step of `r` on datasets of `sizes`, computed without training."
     bs, ep = r.args['per_device_train_batch_size'], r.args['num_train_epochs']
-    total = n_steps or card_run(r, sizes)['steps']
+    total = n_steps or whole_run_plan(r, sizes)['steps']
     m = torch.nn.Linear(1, 1)
     if r.optimizer.builder == 'fit': o, s, _ = fit_optimizers(m, r.optimizer, sizes, bs, ep)
     else:
