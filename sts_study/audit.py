@@ -256,6 +256,22 @@ def check_labels(c:Card) -> dict:
                    datasets=[dict(dataset=i + 1, verdict=pv, loss=vals.get('loss'), labels=vals.get('labels')) for i, pv, _, vals in per])
 
 # %% ../nbs/16_audit.ipynb #au000023
+def _round_robin_evidence(c:Card, sizes:dict, bs:int, nb:dict, steps:int, shares:list, last:int|None, epochs) -> list:
+    "The arithmetic of `check_consumption`, line by line: batches, an epoch's steps, each dataset's share (an epoch, by the log's last step, over the epochs)."
+    m, short = steps // len(sizes), [s for s in shares if s['share_per_epoch'] < 1]  # round robin: the smallest dataset's batches
+    ev = [f"batches an epoch at batch size {bs} (one device; the card does not say how many): " + ', '.join(f"{_ds_name(c, i)} ⌈{_n(n)} / {bs}⌉ = {_n(nb[i])}" for i, n in sizes.items()),
+          f"round robin takes a batch from each dataset in turn and ends the epoch when the smallest runs out: {len(sizes)} × {_n(m)} = {_n(steps)} steps an epoch"]
+    for s in shares:
+        ev.append(f"{_ds_name(c, s['dataset'] - 1)}: {_n(m)} × {bs} = {_n(s['drawn_per_epoch'])} rows an epoch → {s['drawn_per_epoch']:,} / {s['rows']:,} = {s['share_per_epoch']:.4%}"
+                  if s['drawn_per_epoch'] < s['rows'] else f"{_ds_name(c, s['dataset'] - 1)}: all {s['rows']:,} rows an epoch")
+    if last:
+        ev += [f"up to the log's last step {last:,}: at most ⌈{last:,} / {len(sizes)}⌉ = {math.ceil(last / len(sizes)):,} batches of {_ds_name(c, s['dataset'] - 1)} = "
+               f"{s['drawn_by_last_step']:,} rows ({s['share_by_last_step']:.4%})" for s in short]
+    if isinstance(epochs, (int, float)) and epochs > 1:
+        ev += [f"over the configured {epochs:g} epochs, fresh rows each epoch at best: {_ds_name(c, s['dataset'] - 1)} at most {s['drawn_configured']:,} rows "
+               f"({s['drawn_configured'] / s['rows']:.2%})" for s in short]
+    return ev
+
 def check_consumption(c:Card) -> dict:
     "With several datasets under round_robin, the share of each dataset an epoch (and the logged run) could draw."
     ds, hp = c.datasets, c.hyperparameters
@@ -275,7 +291,7 @@ def check_consumption(c:Card) -> dict:
     if miss: return verdict(name, UNKNOWN, f'{len(ds)} datasets under round_robin, but the card lacks what it drew from', missing=miss, sampler=sampler)
     plan = epoch_plan(sizes, bs, 'round_robin')
     nb = batches(sizes, bs)  # the batches each dataset offers (`schedule.batches`, as `epoch_plan` counts them)
-    m, steps = min(nb.values()), plan['steps']
+    steps = plan['steps']  # (round robin: datasets × the smallest's batches)
     x = log_extent(c)
     last = x['last_step'] if x else None
     epochs = hp.get('num_train_epochs')
@@ -285,18 +301,8 @@ def check_consumption(c:Card) -> dict:
         shares.append(dict(dataset=i + 1, name=ds[i].get('name'), rows=n, batches=nb[i], drawn_per_epoch=drawn, share_per_epoch=drawn / n,
                            drawn_by_last_step=by_last, share_by_last_step=by_last / n if by_last is not None else None,
                            drawn_configured=min(n, drawn * epochs) if isinstance(epochs, (int, float)) else None))
-    ev = [f"batches an epoch at batch size {bs} (one device; the card does not say how many): " + ', '.join(f"{_ds_name(c, i)} ⌈{_n(n)} / {bs}⌉ = {_n(nb[i])}" for i, n in sizes.items()),
-          f"round robin takes a batch from each dataset in turn and ends the epoch when the smallest runs out: {len(ds)} × {_n(m)} = {_n(steps)} steps an epoch"]
-    for s in shares:
-        ev.append(f"{_ds_name(c, s['dataset'] - 1)}: {_n(m)} × {bs} = {_n(s['drawn_per_epoch'])} rows an epoch → {s['drawn_per_epoch']:,} / {s['rows']:,} = {s['share_per_epoch']:.4%}"
-                  if s['drawn_per_epoch'] < s['rows'] else f"{_ds_name(c, s['dataset'] - 1)}: all {s['rows']:,} rows an epoch")
     short = [s for s in shares if s['share_per_epoch'] < 1]
-    if last:
-        ev += [f"up to the log's last step {last:,}: at most ⌈{last:,} / {len(ds)}⌉ = {math.ceil(last / len(ds)):,} batches of {_ds_name(c, s['dataset'] - 1)} = "
-               f"{s['drawn_by_last_step']:,} rows ({s['share_by_last_step']:.4%})" for s in short]
-    if isinstance(epochs, (int, float)) and epochs > 1:
-        ev += [f"over the configured {epochs:g} epochs, fresh rows each epoch at best: {_ds_name(c, s['dataset'] - 1)} at most {s['drawn_configured']:,} rows "
-               f"({s['drawn_configured'] / s['rows']:.2%})" for s in short]
+    ev = _round_robin_evidence(c, sizes, bs, nb, steps, shares, last, epochs)
     lines = [hp_line(c, 'multi_dataset_batch_sampler'), hp_line(c, 'per_device_train_batch_size')] + [(f"* Size: {n:,} training samples", f"* Size: {n:,} training samples") for n in sizes.values()]
     if not short: return verdict(name, CLEAR, f"{len(ds)} datasets under round_robin with equal batch counts: every row is drawn each epoch", evidence=ev, lines=lines, shares=shares, steps_per_epoch=steps)
     worst = min(short, key=lambda s: s['share_per_epoch'])

@@ -189,8 +189,7 @@ def recipe_from_card(card:Card|Path|str, # a parsed card or a card file
                language=(', '.join(lang) if isinstance(lang, list) else lang) or None, model=model, train=train, eval=ev, test=te, args=args,
                select=select, evaluators=extra, notes=[f"converted from {path.name if path else 'a card'} (sentence-transformers {prov['st_version']}, written by {prov['writer']})"]
                      + [f"dropped args.{k} = {v!r}: {why}" for k, v, why in dropped] + notes)
-    if prov['writer'] == 'fit':
-        rec['optimizer'] = dict(builder='fit', st_version='3.0.1', **FIT_DEFAULTS['3.0.1'])  # fit()'s defaults (`schedule.FIT_DEFAULTS`)
+    if prov['writer'] == 'fit': rec['optimizer'] = dict(builder='fit', st_version='3.0.1', **FIT_DEFAULTS['3.0.1'])  # fit()'s defaults (`schedule.FIT_DEFAULTS`)
     return rec, unresolved
 
 # %% ../nbs/14_from_card.ipynb #fc000021
