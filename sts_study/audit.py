@@ -8,11 +8,10 @@ dev, whether its log stops early, whether it evaluated on training rows, and wha
 from __future__ import annotations
 import csv, math, re
 from pathlib import Path
-from .card import Card, CardError, parse_card, log_values, card_provenance, card_text, typed
+from .card import Card, CardError, parse_card, log_values, logged_steps, card_provenance, card_text, typed
 from .tables import md_table
 from .losses import loss_target, label_problems
-from .train import FIT_DEFAULTS, epoch_plan
-from .infer import evidence, CannotTell
+from .schedule import FIT_DEFAULTS, epoch_plan, batches
 
 
 # %% auto #0
@@ -77,13 +76,11 @@ def _worst(vs:list) -> str:
 # %% ../nbs/16_audit.ipynb #au000010
 def log_extent(c:Card) -> dict|None:
     "The run's configured length against its training log (None without a log with steps)."
-    cols, rows = c.training_logs.get('columns') or [], log_values(c)
-    if 'Step' not in cols: return None
-    si, ei = cols.index('Step'), cols.index('Epoch') if 'Epoch' in cols else None
-    rows = [r for r in rows if isinstance(r[si], (int, float))]
-    if not rows: return None
-    raw = c.training_logs['rows'][[i for i, r in enumerate(log_values(c)) if isinstance(r[si], (int, float))][-1]]
-    steps = [int(r[si]) for r in rows]
+    cols, at = c.training_logs.get('columns') or [], logged_steps(c)
+    if not at: return None
+    ei, vals = cols.index('Epoch') if 'Epoch' in cols else None, log_values(c)
+    rows, raw = [vals[i] for i, _ in at], c.training_logs['rows'][at[-1][0]]
+    steps = [int(s) for _, s in at]
     last, epoch = steps[-1], rows[-1][ei] if ei is not None and isinstance(rows[-1][ei], (int, float)) else None
     hp = c.hyperparameters
     epochs, max_steps = hp.get('num_train_epochs'), hp.get('max_steps')
@@ -97,7 +94,7 @@ def _stopped(x:dict|None) -> bool: return bool(x and x['short'] is not None and 
 # %% ../nbs/16_audit.ipynb #au000013
 def fit_defaults(version:str|None, # the card's sentence-transformers version
                 ) -> tuple:
-    "fit()'s optimizer defaults for `version` (`train.FIT_DEFAULTS`) and where they come from."
+    "fit()'s optimizer defaults for `version` (`schedule.FIT_DEFAULTS`) and where they come from."
     if version in FIT_DEFAULTS: return FIT_DEFAULTS[version], f"fit()'s defaults in sentence-transformers {version}"
     return FIT_DEFAULTS['3.0.1'], f"fit()'s signature defaults as in 3.0.1 and 6.2.0, the versions checked (none recorded for {version})"
 
@@ -109,6 +106,7 @@ def hidden_line(c:Card, # a fit()-written card
     "('inferred' or 'cannot tell', the sentence): what the card's log says of fit()'s hidden arguments."
     if inferred: return 'inferred', (f"hidden fit() arguments: inferred {inferred['reading']} from call {inferred['call']} of the log "
                                      f"(score {inferred['score']:.3f} in row tolerances; {'settled beyond seed noise' if inferred.get('settled') else 'not settled beyond seed noise'})")
+    from sts_study.infer import evidence, CannotTell  # (its log reading sits beside the trials, which load the engine: only here)
     try: ev = evidence(c)
     except CannotTell as e: return 'cannot tell', f"hidden fit() arguments: {e}"
     return 'cannot tell', (f"hidden fit() arguments: cannot tell from the card alone: its log has {ev['loss_rows']} loss and {ev['eval_rows']} evaluation rows in "
@@ -138,9 +136,8 @@ def check_writer(c:Card, inferred:dict|None=None, # a recipe's `optimizer.inferr
     evidence += [f"`{x['name']}`: printed {x['printed']}, trained " + (f"{_n(x['trained'])}" if x['trained'] is not None else f"not used (fit() warms up {fd['warmup_steps']:,} steps)")
                  for x in not_used]
     evidence.append(f"{src}; a script may pass others (optimizer_params, weight_decay, scheduler, warmup_steps) and no card shows them")
-    rows = log_values(c)
-    cols = c.training_logs.get('columns') or []
-    last = rows[-1][cols.index('Step')] if rows and 'Step' in cols and isinstance(rows[-1][cols.index('Step')], (int, float)) else None
+    at = logged_steps(c)
+    last = at[-1][1] if at and at[-1][0] == len(c.training_logs.get('rows', [])) - 1 else None  # the log's last row, when it has a step
     warm = None
     if last is not None and fd['scheduler'].lower().startswith('warmup') and last < fd['warmup_steps']:
         warm = last / fd['warmup_steps']
@@ -233,6 +230,22 @@ def check_labels(c:Card) -> dict:
                    datasets=[dict(dataset=i + 1, verdict=pv, loss=vals.get('loss'), labels=vals.get('labels')) for i, pv, _, vals in per])
 
 # %% ../nbs/16_audit.ipynb #au000023
+def _round_robin_evidence(c:Card, sizes:dict, bs:int, nb:dict, steps:int, shares:list, last:int|None, epochs) -> list:
+    "The arithmetic of `check_consumption`, line by line: batches, an epoch's steps, each dataset's share (an epoch, by the log's last step, over the epochs)."
+    m, short = steps // len(sizes), [s for s in shares if s['share_per_epoch'] < 1]  # round robin: the smallest dataset's batches
+    ev = [f"batches an epoch at batch size {bs} (one device; the card does not say how many): " + ', '.join(f"{_ds_name(c, i)} ⌈{_n(n)} / {bs}⌉ = {_n(nb[i])}" for i, n in sizes.items()),
+          f"round robin takes a batch from each dataset in turn and ends the epoch when the smallest runs out: {len(sizes)} × {_n(m)} = {_n(steps)} steps an epoch"]
+    for s in shares:
+        ev.append(f"{_ds_name(c, s['dataset'] - 1)}: {_n(m)} × {bs} = {_n(s['drawn_per_epoch'])} rows an epoch → {s['drawn_per_epoch']:,} / {s['rows']:,} = {s['share_per_epoch']:.4%}"
+                  if s['drawn_per_epoch'] < s['rows'] else f"{_ds_name(c, s['dataset'] - 1)}: all {s['rows']:,} rows an epoch")
+    if last:
+        ev += [f"up to the log's last step {last:,}: at most ⌈{last:,} / {len(sizes)}⌉ = {math.ceil(last / len(sizes)):,} batches of {_ds_name(c, s['dataset'] - 1)} = "
+               f"{s['drawn_by_last_step']:,} rows ({s['share_by_last_step']:.4%})" for s in short]
+    if isinstance(epochs, (int, float)) and epochs > 1:
+        ev += [f"over the configured {epochs:g} epochs, fresh rows each epoch at best: {_ds_name(c, s['dataset'] - 1)} at most {s['drawn_configured']:,} rows "
+               f"({s['drawn_configured'] / s['rows']:.2%})" for s in short]
+    return ev
+
 def check_consumption(c:Card) -> dict:
     "With several datasets under round_robin, the share of each dataset an epoch (and the logged run) could draw."
     ds, hp = c.datasets, c.hyperparameters
@@ -251,8 +264,8 @@ def check_consumption(c:Card) -> dict:
     miss = ([] if bs else ['per_device_train_batch_size']) + [f'{_ds_name(c, i)}: its size' for i, n in sizes.items() if not n]
     if miss: return verdict(name, CANNOT_TELL, f'{len(ds)} datasets under round_robin, but the card lacks what it drew from', missing=miss, sampler=sampler)
     plan = epoch_plan(sizes, bs, 'round_robin')
-    nb = {i: math.ceil(n / bs) for i, n in sizes.items()}
-    m, steps = min(nb.values()), plan['steps']
+    nb = batches(sizes, bs)  # the batches each dataset offers (`schedule.batches`, as `epoch_plan` counts them)
+    steps = plan['steps']  # (round robin: datasets × the smallest's batches)
     x = log_extent(c)
     last = x['last_step'] if x else None
     epochs = hp.get('num_train_epochs')
@@ -262,18 +275,8 @@ def check_consumption(c:Card) -> dict:
         shares.append(dict(dataset=i + 1, name=ds[i].get('name'), rows=n, batches=nb[i], drawn_per_epoch=drawn, share_per_epoch=drawn / n,
                            drawn_by_last_step=by_last, share_by_last_step=by_last / n if by_last is not None else None,
                            drawn_configured=min(n, drawn * epochs) if isinstance(epochs, (int, float)) else None))
-    ev = [f"batches an epoch at batch size {bs} (one device; the card does not say how many): " + ', '.join(f"{_ds_name(c, i)} ⌈{_n(n)} / {bs}⌉ = {_n(nb[i])}" for i, n in sizes.items()),
-          f"round robin takes a batch from each dataset in turn and ends the epoch when the smallest runs out: {len(ds)} × {_n(m)} = {_n(steps)} steps an epoch"]
-    for s in shares:
-        ev.append(f"{_ds_name(c, s['dataset'] - 1)}: {_n(m)} × {bs} = {_n(s['drawn_per_epoch'])} rows an epoch → {s['drawn_per_epoch']:,} / {s['rows']:,} = {s['share_per_epoch']:.4%}"
-                  if s['drawn_per_epoch'] < s['rows'] else f"{_ds_name(c, s['dataset'] - 1)}: all {s['rows']:,} rows an epoch")
     short = [s for s in shares if s['share_per_epoch'] < 1]
-    if last:
-        ev += [f"up to the log's last step {last:,}: at most ⌈{last:,} / {len(ds)}⌉ = {math.ceil(last / len(ds)):,} batches of {_ds_name(c, s['dataset'] - 1)} = "
-               f"{s['drawn_by_last_step']:,} rows ({s['share_by_last_step']:.4%})" for s in short]
-    if isinstance(epochs, (int, float)) and epochs > 1:
-        ev += [f"over the configured {epochs:g} epochs, fresh rows each epoch at best: {_ds_name(c, s['dataset'] - 1)} at most {s['drawn_configured']:,} rows "
-               f"({s['drawn_configured'] / s['rows']:.2%})" for s in short]
+    ev = _round_robin_evidence(c, sizes, bs, nb, steps, shares, last, epochs)
     lines = [hp_line(c, 'multi_dataset_batch_sampler'), hp_line(c, 'per_device_train_batch_size')] + [(f"* Size: {n:,} training samples", f"* Size: {n:,} training samples") for n in sizes.values()]
     if not short: return verdict(name, CLEAR, f"{len(ds)} datasets under round_robin with equal batch counts: every row is drawn each epoch", evidence=ev, lines=lines, shares=shares, steps_per_epoch=steps)
     worst = min(short, key=lambda s: s['share_per_epoch'])
@@ -285,14 +288,14 @@ def _eval_series(c:Card, e:dict) -> list:
     "(step, value, printed row, run) of each logged evaluation of `e` (its `dataset_metric` column); `run` counts restarts of the log's steps."
     cols = c.training_logs.get('columns') or []
     col = f"{e['dataset']}_{e['bold']}"
-    if col not in cols or 'Step' not in cols: return []
-    ci, si = cols.index(col), cols.index('Step')
+    if col not in cols: return []
+    ci, vals = cols.index(col), log_values(c)
     out, run, prev = [], 0, None
-    for r, raw in zip(log_values(c), c.training_logs['rows']):
-        if not isinstance(r[si], (int, float)): continue
-        if prev is not None and r[si] < prev: run += 1
-        prev = r[si]
-        if isinstance(r[ci], (int, float)) and not isinstance(r[ci], bool) and r[ci] == r[ci]: out.append((r[si], r[ci], raw, run))
+    for i, s in logged_steps(c):
+        r = vals[i]
+        if prev is not None and s < prev: run += 1
+        prev = s
+        if isinstance(r[ci], (int, float)) and not isinstance(r[ci], bool) and r[ci] == r[ci]: out.append((s, r[ci], c.training_logs['rows'][i], run))
     return out
 
 def _selection_one(c:Card, e:dict, x:dict|None) -> tuple:

@@ -16,7 +16,8 @@ from .recipe import BoundedLoader, AliasBomb
 
 # %% auto #0
 __all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'card_text', 'read_card', 'card_provenance',
-           'Block', 'one_line', 'fenced', 'render_card', 'card_diff', 'published_metrics', 'published_step', 'loss_log']
+           'Block', 'one_line', 'fenced', 'render_card', 'card_diff', 'published_metrics', 'logged_steps',
+           'published_step', 'loss_log']
 
 # %% ../nbs/08_card.ipynb #efe72d17
 class CardError(ValueError):
@@ -320,18 +321,24 @@ def published_metrics(c:Card) -> dict:
     try: return {m['type']: m['value'] for m in c.front_matter['model-index'][0]['results'][0]['metrics']}
     except (KeyError, IndexError, TypeError): return {}
 
+def logged_steps(c:Card) -> list:
+    "(row index, step) of each training-log row whose Step is a number ([] without a Step column): the one place the log's steps are read."
+    cols = c.training_logs.get('columns') or []
+    if 'Step' not in cols: return []
+    si = cols.index('Step')
+    return [(i, r[si]) for i, r in enumerate(log_values(c)) if isinstance(r[si], (int, float))]
+
 def published_step(c:Card) -> int|None:
     "The last step of a card's training log: the step of the model it published (fit() wrote the card when it saved)."
-    cols = c.training_logs.get('columns') or []
-    steps = [r[cols.index('Step')] for r in log_values(c) if 'Step' in cols and isinstance(r[cols.index('Step')], (int, float))]
+    steps = [s for _, s in logged_steps(c)]
     return int(max(steps)) if steps else None
 
 
 # %% ../nbs/08_card.ipynb #46d63c14
 def loss_log(c:Card) -> list:
     "(step, epoch or None, loss) of each training-log row that prints a training loss."
-    cols = c.training_logs.get('columns') or []
-    if 'Step' not in cols or 'Training Loss' not in cols: return []
-    s, l, e = cols.index('Step'), cols.index('Training Loss'), cols.index('Epoch') if 'Epoch' in cols else None
-    return [(int(r[s]), None if e is None else r[e], float(r[l])) for r in log_values(c) if len(r) > l and isinstance(r[l], (int, float))]
+    cols, rows = c.training_logs.get('columns') or [], log_values(c)
+    if 'Training Loss' not in cols: return []
+    l, e = cols.index('Training Loss'), cols.index('Epoch') if 'Epoch' in cols else None
+    return [(int(s), None if e is None else rows[i][e], float(rows[i][l])) for i, s in logged_steps(c) if len(rows[i]) > l and isinstance(rows[i][l], (int, float))]
 

@@ -6,7 +6,8 @@ package's functions."""
 # %% ../nbs/19_cli.ipynb #ae7523e2
 from __future__ import annotations
 import argparse, contextlib, json, re, sys
-from .settings import get_settings, PROFILES
+from .settings import get_settings, PROFILES, is_rank0
+from .interrupt import ended_message
 from .tables import format_table
 from .sources import load_registry, get_source, fetch, file_status, ChecksumError, MissingFileError
 from .data import DataError
@@ -226,6 +227,7 @@ def _card(card:str) -> str:
     from pathlib import Path
     return str(Path(card).resolve()) if card.endswith(('.yaml', '.yml')) else card
 
+
 # %% ../nbs/19_cli.ipynb #cli-report
 def cmd_train(args):
     "Train without papermill; with --nproc N > 1, start N processes under torchrun (DDP), each running this command."
@@ -237,7 +239,7 @@ def cmd_train(args):
         if not args.out: raise ValueError('--nproc needs --out (every process writes to the same run folder)')
         raise SystemExit(launch_torchrun(args.nproc, args.argv))
     _report(lambda: train_run(_card(args.card), args.profile, args.variant, args.seed, parse_overrides(args.p or []), args.out, trust_remote_code=args.trust_remote_code),
-            quiet=int(os.environ.get('RANK', '0')) != 0)
+            quiet=not is_rank0())
 
 def cmd_resume(args):
     from sts_study.reproduce import resume
@@ -250,10 +252,8 @@ def _report(run, quiet:bool=False):
     except BaseException as e:
         out = getattr(e, 'run_folder', None)
         if out is None: raise
-        st, detail = get_status(out), status_detail(out)
-        if st == 'interrupted':
-            print(f"interrupted: {out}\n  {detail[-800:]}\n  resume with: sts-study resume {out}", file=sys.stderr); raise SystemExit(130)
-        print(f"failed: {out}\n  {detail[-2000:]}", file=sys.stderr); raise SystemExit(1)
+        said, code = ended_message(out, get_status(out), status_detail(out))  # interrupted (how to resume; 130) or failed (1)
+        print(said, file=sys.stderr); raise SystemExit(code)
     if quiet: return
     m = json.loads((out/'metrics.json').read_text())
     pub = m['published_dev'].get('spearman_cosine')

@@ -14,6 +14,8 @@ from .card import Card, read_card, card_provenance, log_values, loss_log
 from .data import load_data, load_registry_dataset, describe_source
 from .sources import load_registry, file_status
 from .recipe import Recipe, recipe_problems, unknown_args, TRAIN_KEYS, remote_code_class
+from .schedule import FIT_DEFAULTS
+
 
 # %% auto #0
 __all__ = ['POOLING', 'card_architecture', 'model_from_card', 'reachable_sources', 'identify_dataset', 'card_args',
@@ -186,8 +188,7 @@ def recipe_from_card(card:Card|Path|str, # a parsed card or a card file
                language=(', '.join(lang) if isinstance(lang, list) else lang) or None, model=model, train=train, eval=ev, test=te, args=args,
                select=select, evaluators=extra, notes=[f"converted from {path.name if path else 'a card'} (sentence-transformers {prov['st_version']}, written by {prov['writer']})"]
                      + [f"dropped args.{k} = {v!r}: {why}" for k, v, why in dropped] + notes)
-    if prov['writer'] == 'fit':
-        rec['optimizer'] = dict(builder='fit', st_version='3.0.1', lr=2.0e-05, weight_decay=0.01, scheduler='WarmupLinear', warmup_steps=10000)
+    if prov['writer'] == 'fit': rec['optimizer'] = dict(builder='fit', st_version='3.0.1', **FIT_DEFAULTS['3.0.1'])  # fit()'s defaults (`schedule.FIT_DEFAULTS`)
     return rec, unresolved
 
 # %% ../nbs/14_from_card.ipynb #fc000021

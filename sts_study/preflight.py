@@ -18,8 +18,10 @@ from .models import ARCHITECTURES, resolve_model, random_model, train_tokenizer,
 from .losses import label_misuse
 from .recipe import Recipe, RecipeError, load_recipe, check_recipe, training_args, remote_code_problem
 from .card import read_card
+from .schedule import whole_run_plan
+from .callbacks import EvalAt
 from .train import (build_train_data, build_model, build_losses, build_evaluation, build_args, build_optimizers, build_trainer,
-                    whole_run_plan, resume_point, restore, train, EvalAt, seed_everything, model_source, versions, git_commit)
+                    resume_point, restore, train, seed_everything, model_source, versions, git_commit)
 
 
 # %% auto #0
@@ -390,7 +392,7 @@ def run_sizes(r:Recipe, data, made:list, stats:dict) -> tuple:
 
 def schedule(r:Recipe, sizes:dict) -> dict:
     "The run's steps, steps an epoch, warm-up, evaluation points and checkpoints, as the engine will make them."
-    from sts_study.train import compressed_plan, fit_t_total, FIT_DEFAULTS
+    from sts_study.schedule import compressed_plan, fit_t_total, FIT_DEFAULTS
     plan = compressed_plan(r, sizes)
     cr = whole_run_plan(r, plan['card_sizes'] if plan else sizes)
     steps, evals = (plan['steps'], plan['evals']) if plan else (cr['steps'], cr['evals'])

@@ -125,7 +125,7 @@ class Recipe:
     variant: str|None = None
     stop_after_epochs: int|None = None  # end after this many epochs (`stop`)
     stop_after_steps: int|None = None   # end after this many steps, the schedule unchanged (`stop`)
-    schedule: dict = field(default_factory=dict)  # {compress_to, card_sizes, max_evals}: the card's whole run in compress_to steps (see `train.compressed_plan`)
+    schedule: dict = field(default_factory=dict)  # {compress_to, card_sizes, max_evals}: the card's whole run in compress_to steps (see `schedule.compressed_plan`)
     allow_label_misuse: bool = False
     optimizer: Optimizer = field(default_factory=Optimizer)  # the Trainer's, or fit()'s reconstruction
     select: str = 'last'  # the model a run reports: 'last', or 'best_on_dev' (fit() with an output path saved the best)
@@ -377,7 +377,7 @@ def data_problem(key:str, # where the data is named, e.g. train[korsts]
             if miss := [c for c in d['columns'].values() if c not in header]: return f"{key}.data: {p} has no column(s) {miss} (header: {header})"
     return None
 
-SCHEDULE_KEYS = ('compress_to', 'card_sizes', 'max_evals')  # see `train.compressed_plan`
+SCHEDULE_KEYS = ('compress_to', 'card_sizes', 'max_evals')  # see `schedule.compressed_plan`
 
 def schedule_problems(r:Recipe) -> list:
     "Problems of the recipe's `schedule` (a small profile's compressed run of the card), each naming its key."

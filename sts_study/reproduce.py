@@ -5,22 +5,23 @@ papermill, with signals forwarded to its kernel and its progress shown; `train_r
 
 # %% ../nbs/12_reproduce.ipynb #bed0b243
 from __future__ import annotations
-import json, os, signal, socket, threading, time
+import json, os, socket, threading, time
 import contextlib
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
-from .settings import get_settings
+from .settings import get_settings, is_rank0
+from .interrupt import forward_signals
 from .recipe import load_recipe
-from .train import run_recipe, signals_to
+from .train import run_recipe
 from .runs import begin_run, finish_run, mark_ended, check_resumable, read_params, get_status, set_status, run_process, process_alive
 from .report import write_outputs
 
 # %% auto #0
-__all__ = ['run_options', 'notebook_path', 'forward_signals', 'progress_line', 'show_progress', 'reproduce', 'train_run',
-           'launch_torchrun', 'resume']
+__all__ = ['run_options', 'notebook_path', 'progress_line', 'show_progress', 'kernel_pid', 'reproduce', 'resume', 'train_run',
+           'without_nproc', 'launch_torchrun']
 
-# %% ../nbs/12_reproduce.ipynb #afc0166d
+# %% ../nbs/12_reproduce.ipynb #6915b7ea
 def run_options(profile:str) -> dict:
     "`run_recipe`'s options for a profile, the same from the notebook and `train_run`: smoke runs save no model and resample 200 times."
     return dict(save_model=profile != 'smoke', n_resamples=1000 if profile != 'smoke' else 200)
@@ -29,19 +30,7 @@ def notebook_path() -> Path:
     "The parameterised reproduction notebook that ships with the package."
     return Path(str(files('sts_study')/'notebooks'/'reproduce.ipynb'))
 
-@contextmanager
-def forward_signals(out:Path):
-    "While papermill runs the notebook, SIGTERM/SIGINT to this process go to the kernel as SIGTERM (it checkpoints and stops)."
-    got = []  # the signals received, for the caller
-    def handler(signum, frame):
-        got.append(signal.Signals(signum).name)
-        hp = run_process(out)
-        if hp and hp[1] != os.getpid() and process_alive(hp[1], hp[2]):  # (never a later process that reused the pid)
-            try: os.kill(hp[1], signal.SIGTERM)
-            except ProcessLookupError: pass
-        if len(got) > 2: raise KeyboardInterrupt(f'{got[-1]} again: stopped waiting for the kernel')
-    with signals_to(handler): yield got
-
+# %% ../nbs/12_reproduce.ipynb #a9c6589d
 def progress_line(p:dict) -> str:
     "One line of a run's PROGRESS: the phase, and for training step of total, percent, loss and time left."
     if p.get('phase') != 'training' or not p.get('total'): return p.get('phase', '')
@@ -70,20 +59,33 @@ def show_progress(out:Path, stream=None, every:float=1.0, quiet_every:float=30.0
         stop.set(); th.join()
         if tty and shown['line']: stream.write('\n')
 
-def _execute(out:Path, params:dict, progress:bool):
+# %% ../nbs/12_reproduce.ipynb #7a3289a1
+def kernel_pid(out:Path) -> int|None:
+    "The live process running the folder's notebook once its kernel has said so in PROCESS; None before (PROCESS still names this process, or one that ended)."
+    hp = run_process(out)
+    return hp[1] if hp and hp[1] != os.getpid() and process_alive(hp[1], hp[2]) else None  # (never a later process that reused the pid)
+
+def _execute(start, # () -> (the run folder, the notebook's parameters): makes or readies the folder, with the signals already forwarded
+             progress:bool) -> Path:
+    "Run the reproduction notebook into the folder `start()` readies, the command's signals forwarded to its kernel from the very start; the folder."
     import papermill as pm
-    got = []
+    got, out = [], None
     try:
-        with forward_signals(out) as got, (show_progress(out) if progress else contextlib.nullcontext()):
-            pm.execute_notebook(str(notebook_path()), str(out/'run.ipynb'), parameters=params, kernel_name='python3', cwd=str(Path.cwd()),
-                                progress_bar=False, log_output=False)
+        with forward_signals(lambda: out and kernel_pid(out)) as got:  # (no folder yet, or no kernel: the signal stops the command)
+            out, params = start()
+            with show_progress(out) if progress else contextlib.nullcontext():
+                pm.execute_notebook(str(notebook_path()), str(out/'run.ipynb'), parameters=params, kernel_name='python3', cwd=str(Path.cwd()),
+                                    progress_bar=False, log_output=False)
     except BaseException as e:  # the kernel marked the folder when a cell raised; this covers a kernel that never started or died
-        # a signal outside training (the kernel had no checkpoint to save): interrupted all the same
+        if out is None: raise
+        # a signal outside training (before the kernel started, or it had no checkpoint to save): interrupted all the same
         if got: mark_ended(out, e, f'{got[0]} before training could save a checkpoint ({type(e).__name__}); resume starts over', 'interrupted')
         else: mark_ended(out, e)
         raise
     if get_status(out) != 'complete': finish_run(out)  # a notebook without finish_run (an older copy) is checked here
+    return out
 
+# %% ../nbs/12_reproduce.ipynb #7861a24b
 def reproduce(card:str, # korean-gte, hebrew-mbert, or a recipe file PATH.yaml
               profile:str|None=None, # smoke, cpu or full (default: settings)
               variant:str|None=None, seed:int|None=None, overrides:dict|None=None,
@@ -94,43 +96,10 @@ def reproduce(card:str, # korean-gte, hebrew-mbert, or a recipe file PATH.yaml
     "Reproduce `card` into a run folder by executing the reproduction notebook with papermill."
     if out is not None and Path(out).exists(): raise FileExistsError(f'{out} exists: a run folder is never overwritten; choose another --out')
     # the recipe and overrides are checked, and the folder made, by the same begin_run the notebook calls (and which adopts it)
-    out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False, trust_remote_code=trust_remote_code)
-    _execute(out, {**read_params(out), 'trust_remote_code': trust_remote_code}, progress)
-    return out
-
-def train_run(card:str, # card id or recipe file
-              profile:str|None=None, variant:str|None=None, seed:int|None=None, overrides:dict|None=None,
-              out:Path|str|None=None, # the run folder (new, or this run's to resume)
-              resume:bool=False, trust_remote_code:bool=False) -> Path:
-    "The reproduction without papermill (and under torchrun, one call a process): the same run folder; only rank 0 writes it."
-    rank = int(os.environ.get('RANK', '0'))
-    if rank == 0: out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False, resume=resume, trust_remote_code=trust_remote_code)
-    elif out is None: raise ValueError('under torchrun give --out: every process must write to the same run folder')
-    out = Path(out).resolve()
-    try:
-        r = load_recipe(card, profile or get_settings().profile, variant, overrides, trust_remote_code)
-        s = get_settings().seed if seed is None else seed
-        run = run_recipe(r, out, seed=s, resume=resume, **run_options(r.profile))
-        if rank == 0: write_outputs(run, out); finish_run(out)
-    except BaseException as e:
-        if rank == 0: mark_ended(out, e)
-        raise
-    return out
-
-def launch_torchrun(nproc:int, # processes (one a GPU; gloo on CPU)
-                    argv:list, # the `sts-study` command line, e.g. ['train', 'hebrew-mbert', '--out', 'D', '--nproc=2']: each process runs it without --nproc
-                   ) -> int:
-    "Run `sts-study ARGV` in `nproc` processes under torchrun on a free local port; its exit code. Each process sees LOCAL_RANK (and does not launch again)."
-    import shutil, subprocess, sys
-    argv, i = list(argv), 0  # torchrun would take --nproc for an ambiguous option of its own
-    while i < len(argv):
-        if argv[i] == '--nproc': del argv[i:i + 2]
-        elif argv[i].startswith('--nproc='): del argv[i]
-        else: i += 1
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    here = str(Path(sys.executable).parent)
-    torchrun = shutil.which('torchrun', path=here) or shutil.which('torchrun')
-    return subprocess.call([torchrun, '--nproc_per_node', str(nproc), '--master_port', str(port), shutil.which('sts-study', path=here) or 'sts-study', *argv])
+    def start():
+        o = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False, trust_remote_code=trust_remote_code)
+        return o, {**read_params(o), 'trust_remote_code': trust_remote_code}
+    return _execute(start, progress)
 
 def resume(out:Path|str, # a failed or interrupted run folder
            progress:bool=True,
@@ -139,9 +108,50 @@ def resume(out:Path|str, # a failed or interrupted run folder
     "Continue a run in its own folder from its last checkpoint, with its own parameters; the earlier executed notebook is kept as run.<n>.ipynb."
     out = Path(out).resolve()
     params = check_resumable(out, trust_remote_code=trust_remote_code)
-    if (out/'run.ipynb').exists():
-        n = next(i for i in range(1, 1000) if not (out/f'run.{i}.ipynb').exists())
-        (out/'run.ipynb').rename(out/f'run.{n}.ipynb')
-    set_status(out, 'running', 'resuming')
-    _execute(out, {**params, 'resume': True, 'trust_remote_code': trust_remote_code}, progress)
+    def start():
+        if (out/'run.ipynb').exists():
+            n = next(i for i in range(1, 1000) if not (out/f'run.{i}.ipynb').exists())
+            (out/'run.ipynb').rename(out/f'run.{n}.ipynb')
+        set_status(out, 'running', 'resuming')
+        return out, {**params, 'resume': True, 'trust_remote_code': trust_remote_code}
+    return _execute(start, progress)
+
+# %% ../nbs/12_reproduce.ipynb #f3ece2c9
+def train_run(card:str, # card id or recipe file
+              profile:str|None=None, variant:str|None=None, seed:int|None=None, overrides:dict|None=None,
+              out:Path|str|None=None, # the run folder (new, or this run's to resume)
+              resume:bool=False, trust_remote_code:bool=False) -> Path:
+    "The reproduction without papermill (and under torchrun, one call a process): the same run folder; only rank 0 writes it."
+    rank0 = is_rank0()
+    if rank0: out = begin_run(card, profile, variant, seed, overrides, out, mark_failures=False, resume=resume, trust_remote_code=trust_remote_code)
+    elif out is None: raise ValueError('under torchrun give --out: every process must write to the same run folder')
+    out = Path(out).resolve()
+    try:
+        r = load_recipe(card, profile or get_settings().profile, variant, overrides, trust_remote_code)
+        s = get_settings().seed if seed is None else seed
+        run = run_recipe(r, out, seed=s, resume=resume, **run_options(r.profile))
+        if rank0: write_outputs(run, out); finish_run(out)
+    except BaseException as e:
+        if rank0: mark_ended(out, e)
+        raise
     return out
+
+def without_nproc(argv:list) -> list:
+    "`argv` without `--nproc N` / `--nproc=N` (torchrun would take it for an ambiguous option of its own; each process runs once)."
+    argv, i = list(argv), 0
+    while i < len(argv):
+        if argv[i] == '--nproc': del argv[i:i + 2]
+        elif argv[i].startswith('--nproc='): del argv[i]
+        else: i += 1
+    return argv
+
+def launch_torchrun(nproc:int, # processes (one a GPU; gloo on CPU)
+                    argv:list, # the `sts-study` command line, e.g. ['train', 'hebrew-mbert', '--out', 'D', '--nproc=2']: each process runs it without --nproc
+                   ) -> int:
+    "Run `sts-study ARGV` in `nproc` processes under torchrun on a free local port; its exit code. Each process sees LOCAL_RANK (and does not launch again)."
+    import shutil, subprocess, sys
+    argv = without_nproc(argv)
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    here = str(Path(sys.executable).parent)
+    torchrun = shutil.which('torchrun', path=here) or shutil.which('torchrun')
+    return subprocess.call([torchrun, '--nproc_per_node', str(nproc), '--master_port', str(port), shutil.which('sts-study', path=here) or 'sts-study', *argv])

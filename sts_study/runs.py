@@ -9,9 +9,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 import yaml
 from .settings import get_settings, write_atomic, check_profile
+from .interrupt import mark_failures_in_kernel
 from .recipe import load_recipe, check_recipe, RecipeError
 from .card import typed
 from .record import RunRecord
+
 
 # %% auto #0
 __all__ = ['PARAMS', 'STATUSES', 'PRODUCTS', 'new_run_dir', 'run_params', 'read_params', 'parse_overrides', 'ParamsError',
@@ -188,18 +190,8 @@ def begin_run(card:str, profile:str|None=None, variant:str|None=None, seed:int|N
     write_atomic(out/'params.yaml', yaml.safe_dump(run_params(card, profile, variant, seed, overrides, out), sort_keys=False))
     set_status(out, 'running', 'resumed' if resume else '')
     write_atomic(out/'PROCESS', f'{socket.gethostname()} {os.getpid()} {process_start(os.getpid()) or ""}\n')  # who runs it: `get_status` tells a dead run from a running one
-    if mark_failures: _mark_failures_in_kernel(out)
+    if mark_failures: mark_failures_in_kernel(lambda e: mark_ended(out, e))  # (unless something already marked it)
     return out
-
-def _mark_failures_in_kernel(out:Path):
-    try: from IPython import get_ipython
-    except ImportError: return
-    ip = get_ipython()
-    if ip is None: return
-    def handler(shell, etype, evalue, tb, tb_offset=None):
-        mark_ended(out, evalue)  # (unless something already marked it)
-        shell.showtraceback((etype, evalue, tb), tb_offset=tb_offset)
-    ip.set_custom_exc((Exception, KeyboardInterrupt), handler)
 
 def finish_run(out:Path|str) -> Path:
     "Mark the run folder complete once every product is there (else failed, naming what is missing)."

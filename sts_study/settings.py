@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_settings.ipynb #2f817b17
 from __future__ import annotations
-import os, configparser, secrets, shutil, signal
+import os, configparser, secrets, shutil
 from urllib.parse import urlsplit
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -14,7 +14,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['PACKAGE_CARDS', 'PROFILES', 'RENAMED_PROFILES', 'LOOPBACK', 'find_settings', 'Settings', 'check_profile',
            'check_base_url', 'get_settings', 'temp_dir', 'fsync_dir', 'atomic_file', 'write_cause', 'write_atomic',
-           'atomic_dir', 'fault_point']
+           'atomic_dir', 'is_rank0']
 
 # %% ../nbs/00_settings.ipynb #4726b2de
 def find_settings(start:Path|str|None=None, # folder to start from (default: the working directory)
@@ -167,15 +167,8 @@ def atomic_dir(path:Path|str, # the folder to (re)write
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
     shutil.rmtree(path, ignore_errors=True); os.replace(tmp, path); fsync_dir(path.parent)
 
-# %% ../nbs/00_settings.ipynb #d80b95d5
-def fault_point(phase:str, # what the run is doing now, e.g. 'training' or 'writing checkpoint'
-               ) -> None:
-    "Send the signal armed by `STS_STUDY_FAULT` ('<phase text>:<SIGNAL>') when `phase` contains its text (the fault harness); else nothing."
-    spec = os.environ.get('STS_STUDY_FAULT')
-    if not spec or os.environ.get('STS_STUDY_FAULT_DONE'): return
-    what, _, sig = spec.rpartition(':')
-    if what.lower() not in phase.lower(): return
-    os.environ['STS_STUDY_FAULT_DONE'] = '1'
-    pg, s = int(os.environ.get('STS_STUDY_FAULT_PGID') or os.getpgid(0)), getattr(signal, sig)
-    os.killpg(pg, s)
-    if os.getpgid(0) != pg: os.kill(os.getpid(), s)  # a kernel in its own session (papermill's) gets it too, at this very moment
+# %% ../nbs/00_settings.ipynb #774e7943
+def is_rank0(env:dict|None=None, # the environment (default `os.environ`)
+            ) -> bool:
+    "Whether this is the process that writes a run's files: torchrun's rank 0, or no torchrun at all."
+    return int((os.environ if env is None else env).get('RANK', '0')) == 0

@@ -5,15 +5,18 @@ round-robin accounting, label-misuse checks, a CSV training log, checkpoints, re
 
 # %% ../nbs/07_train.ipynb #cba5188a
 from __future__ import annotations
-import csv, dataclasses, json, os, platform, random, re, shutil, subprocess, tempfile, time, warnings
+import csv, dataclasses, json, math, os, platform, random, re, shutil, subprocess, tempfile, time, warnings
 from collections import Counter
 from pathlib import Path
 import numpy as np, torch, transformers
 from datasets import Dataset, DatasetDict
-from transformers import TrainerCallback
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 from sentence_transformers.sentence_transformer import losses, modules
-from .settings import get_settings, write_atomic, atomic_file, fault_point, write_cause
+from .settings import get_settings, write_atomic, atomic_dir, is_rank0
+from .interrupt import RunInterrupted, signals_to
+from .schedule import fit_settings, fit_scheduler, fit_t_total, whole_run_plan, compressed_plan, compressed_lambda
+from .callbacks import (RESUME_FILE, CountingTrainer, CSVLog, write_csv, write_progress, Progress, StopAfter, EvalAtEpochEnd, EvalAt,
+                                 Preemption, BestOnDev)
 from .sources import UNPINNED_SEEN
 from .data import load_data, nli_to_triplets, nli_to_pairs, nli_to_entailment_pairs, dataset_stats, describe_source
 from .models import load_model, resolve_model, random_model, train_tokenizer, TINY
@@ -24,13 +27,10 @@ from .recipe import Recipe, EvalSet, Optimizer, load_recipe, training_args, chec
 
 
 # %% auto #0
-__all__ = ['RESUME_FILE', 'FIT_DEFAULTS', 'FIT_SCHEDULERS', 'train_texts', 'build_model', 'model_source', 'build_train_data',
-           'build_losses', 'CountingTrainer', 'CSVLog', 'write_csv', 'write_progress', 'Progress', 'RunInterrupted',
-           'signals_to', 'Preemption', 'StopAfter', 'use_fused', 'fit_t_total', 'fit_optimizers', 'EvalAtEpochEnd',
-           'BestOnDev', 'epoch_plan', 'whole_run_plan', 'compressed_plan', 'card_step', 'compress_lr', 'EvalAt',
-           'pick_device', 'versions', 'git_commit', 'seed_everything', 'build_evaluation', 'zero_shot', 'build_args',
-           'build_optimizers', 'build_trainer', 'whole_checkpoint', 'resume_point', 'restore', 'train',
-           'final_evaluation', 'build_record', 'save_whole', 'run_recipe', 'lr_schedule']
+__all__ = ['train_texts', 'build_model', 'model_source', 'build_train_data', 'build_losses', 'use_fused', 'fit_optimizers',
+           'compress_lr', 'pick_device', 'versions', 'git_commit', 'seed_everything', 'build_evaluation', 'zero_shot',
+           'build_args', 'build_optimizers', 'build_trainer', 'whole_checkpoint', 'resume_point', 'restore', 'train',
+           'final_evaluation', 'build_run', 'build_record', 'save_whole', 'run_recipe', 'lr_schedule']
 
 # %% ../nbs/07_train.ipynb #bb323b8d
 def train_texts(data:DatasetDict) -> list:
@@ -88,279 +88,34 @@ def build_losses(r:Recipe, model, data:DatasetDict|None=None) -> dict:
     "One loss a dataset, with the recipe's parameters."
     return {t.name: make_loss(t.loss, t.loss_params, model, data[t.name] if data is not None else None) for t in r.train}
 
-# %% ../nbs/07_train.ipynb #a3af30de
-RESUME_FILE = 'resume.json'  # written last into a checkpoint: there, the checkpoint is whole
-
-class CountingTrainer(SentenceTransformerTrainer):
-    "SentenceTransformerTrainer that counts the batches and rows drawn from each dataset; its checkpoints also hold the counts, the loss not yet logged and the best on dev."
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.consumed, self.consumed_by_epoch = {}, {}
-        self.single_name = 'train'  # the dataset's name when there is only one (batches then carry no dataset_name)
-        self.best, self.restore = None, None  # BestOnDev; a checkpoint's resume.json, restored as training begins
-        self.add_callback(_Restore(self))
-    def _save_checkpoint(self, model, trial):
-        ck = Path(self.args.output_dir)/f'checkpoint-{self.state.global_step}'
-        try: super()._save_checkpoint(model, trial)
-        except Exception as e: raise OSError(f'cannot write the checkpoint {ck}: {write_cause(ck, e)}') from e  # a full disk: the path and the cause
-        if not self.is_world_process_zero(): return
-        fault_point(f'writing checkpoint {self.state.global_step}')
-        if self.best is not None: self.best.snapshot(ck/'best')
-        write_atomic(ck/RESUME_FILE, json.dumps(dict(step=self.state.global_step, consumed=self.consumed, consumed_by_epoch=self.consumed_by_epoch,
-                                                     tr_loss=float(self._tr_loss), total_loss=self._total_loss_scalar, last_logged=self._globalstep_last_logged)))
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if model.training:
-            name = inputs.get('dataset_name') or self.single_name
-            n = next(len(v) for k, v in inputs.items() if k.endswith('input_ids'))
-            ep = self.consumed_by_epoch.setdefault(int(self.state.epoch or 0), {})
-            for c in (self.consumed.setdefault(name, {'batches': 0, 'rows': 0}), ep.setdefault(name, {'batches': 0, 'rows': 0})):
-                c['batches'] += 1; c['rows'] += n
-        return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-
-class _Restore(TrainerCallback):
-    "As a resumed run begins: the counts and the loss accumulated since the last log, as the checkpoint's resume.json kept them."
-    def __init__(self, trainer): self.trainer = trainer
-    def on_train_begin(self, args, state, control, **kw):
-        t, d = self.trainer, self.trainer.restore
-        if not d: return
-        t.consumed, t.consumed_by_epoch = d['consumed'], {int(k): v for k, v in d['consumed_by_epoch'].items()}
-        t._tr_loss += d['tr_loss']; t._total_loss_scalar, t._globalstep_last_logged = d['total_loss'], d['last_logged']
-
-class CSVLog(TrainerCallback):
-    "Append every log record (step, epoch, loss, eval metrics) to a CSV file."
-    def __init__(self, path): self.path = Path(path)
-    def on_log(self, args, state, control, logs=None, **kw):
-        if not state.is_world_process_zero or not logs: return
-        rec = {'step': state.global_step, 'epoch': round(state.epoch or 0, 4), **logs}
-        rows = list(csv.DictReader(open(self.path))) if self.path.exists() else []
-        write_csv(self.path, rows + [rec])
-
-def write_csv(path:Path|str, # the CSV file
-              rows:list, # dicts; the columns are their keys, in order of appearance
-             ) -> None:
-    "Write `rows` to `path` whole or not at all (a unique temporary file, then a rename)."
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    with atomic_file(path, newline='') as f:
-        w = csv.DictWriter(f, cols); w.writeheader(); w.writerows(rows)
-
-def write_progress(out:Path|str, # the run folder
-                   phase:str, # what the run is doing: zero-shot evaluation, training, evaluation, ...
-                   **kw) -> None:
-    "Record what the run is doing in out/PROGRESS (one JSON object), for a terminal or a scheduler to read; rank 0 only."
-    if int(os.environ.get('RANK', '0')) != 0: return
-    write_atomic(Path(out)/'PROGRESS', json.dumps(dict(phase=phase, time=round(time.time(), 1), **kw)))
-    fault_point(phase)
-
-class Progress(TrainerCallback):
-    "Training progress into out/PROGRESS at most once a second (step of total, epoch, last loss, time left); with `bar`, a tqdm bar of the run's real total."
-    def __init__(self, out, stop_after_steps=None, stop_after_epochs=None,
-                 bar:bool=False, # show a bar (a run that stops early: the Trainer's own bar would count the whole schedule)
-                ):
-        self.out, self.stop, self.epochs, self.show, self.bar = Path(out), stop_after_steps, stop_after_epochs, bar, None
-        self.t0, self.s0, self.loss, self.last, self.total = None, 0, None, 0.0, None
-    def on_train_begin(self, args, state, control, **kw):
-        self.t0, self.s0 = time.time(), state.global_step
-        by_epochs = self.epochs and math.ceil(self.epochs * state.max_steps / args.num_train_epochs)
-        self.total = min(x for x in (state.max_steps, self.stop, by_epochs) if x)
-        if self.show and state.is_world_process_zero:
-            from tqdm.auto import tqdm
-            self.bar = tqdm(total=self.total, initial=state.global_step, desc='training', unit='step')
-    def on_log(self, args, state, control, logs=None, **kw):
-        if logs and 'loss' in logs: self.loss = float(logs['loss'])
-    def on_step_end(self, args, state, control, **kw):
-        fault_point(f'training step {state.global_step}')
-        if self.bar is not None:
-            self.bar.update(state.global_step - self.bar.n)
-            if self.loss is not None: self.bar.set_postfix(loss=f'{self.loss:.4f}', refresh=False)
-        if time.time() - self.last < 1 and state.global_step < self.total: return
-        self.last, done = time.time(), state.global_step - self.s0
-        eta = (time.time() - self.t0) / done * (self.total - state.global_step) if done else None
-        write_progress(self.out, 'training', step=state.global_step, total=self.total, epoch=round(state.epoch or 0, 3), loss=self.loss, eta_s=round(eta) if eta is not None else None)
-    def on_train_end(self, args, state, control, **kw):
-        if self.bar is not None: self.bar.close()
-
-class RunInterrupted(KeyboardInterrupt):
-    "Training stopped on a signal after saving a checkpoint: the run can be resumed from it."
-
-from contextlib import contextmanager
-@contextmanager
-def signals_to(handler):
-    "Inside the block SIGTERM and SIGINT go to `handler(signum, frame)`, then back to their handlers (main thread only; elsewhere nothing changes)."
-    import signal, threading
-    old = {}
-    if threading.current_thread() is threading.main_thread():
-        for s in (signal.SIGTERM, signal.SIGINT): old[s] = signal.signal(s, handler)
-    try: yield
-    finally:
-        for s, h in old.items(): signal.signal(s, h)
-
-class Preemption(TrainerCallback):
-    "SIGTERM or SIGINT during training (a scheduler's preemption, Ctrl-C, Jupyter's interrupt): finish the step, save a checkpoint, stop."
-    def __init__(self): self.signal, self._t, self.deferred = None, 0.0, False
-    def _handler(self, signum, frame):
-        import signal
-        if self.signal and time.time() - self._t > 5: raise KeyboardInterrupt(f'second {signal.Signals(signum).name}: stopped without a checkpoint')
-        if not self.signal: self.signal, self._t = signal.Signals(signum).name, time.time()  # the same signal twice at once (Ctrl-C reaches the whole process group) counts once
-    def on_step_end(self, args, state, control, **kw):
-        if not self.signal: return
-        control.should_training_stop = True
-        # an epoch's last step: save after the epoch-end evaluation, as an uninterrupted run's RNG and best-on-dev have seen it
-        self.deferred = abs((state.epoch or 0) - round(state.epoch or 0)) < 1e-6
-        if not self.deferred: control.should_save = True
-    def on_epoch_end(self, args, state, control, **kw):
-        if self.deferred: control.should_save = True
-
-class StopAfter(TrainerCallback):
-    "Stop training after a number of epochs (card K's published model is its epoch-1 checkpoint) or steps (CPU budgets)."
-    def __init__(self, epochs=None, steps=None, fail_at_step=None): self.epochs, self.steps, self.fail_at_step = epochs, steps, fail_at_step
-    def on_step_end(self, args, state, control, **kw):
-        if self.fail_at_step and state.global_step == self.fail_at_step: raise KeyboardInterrupt(f'simulated interruption at step {state.global_step}')
-        if self.steps and state.global_step >= self.steps: control.should_training_stop = True
-    def on_epoch_end(self, args, state, control, **kw):
-        if self.epochs and state.epoch >= self.epochs - 1e-9: control.should_training_stop = True
-
 # %% ../nbs/07_train.ipynb #f17e0002
-FIT_DEFAULTS = {'3.0.1': dict(lr=2e-5, weight_decay=0.01, scheduler='WarmupLinear', warmup_steps=10000)}  # fit()'s signature defaults
-FIT_SCHEDULERS = {'constantlr': lambda o, w, t: transformers.get_constant_schedule(o),
-                  'warmupconstant': lambda o, w, t: transformers.get_constant_schedule_with_warmup(o, num_warmup_steps=w),
-                  'warmuplinear': lambda o, w, t: transformers.get_linear_schedule_with_warmup(o, num_warmup_steps=w, num_training_steps=t),
-                  'warmupcosine': lambda o, w, t: transformers.get_cosine_schedule_with_warmup(o, num_warmup_steps=w, num_training_steps=t),
-                  'warmupcosinewithhardrestarts': lambda o, w, t: transformers.get_cosine_with_hard_restarts_schedule_with_warmup(o, num_warmup_steps=w, num_training_steps=t)}
-
 def use_fused(opt:dict|Optimizer, # the recipe's `optimizer` (its `fused`, default true)
               device:str) -> bool:
     "Whether AdamW runs torch's fused implementation: asked for (the default) and available on `device` (CPU, CUDA)."
     fused = opt.fused if isinstance(opt, Optimizer) else (opt or {}).get('fused', True)
     return bool(fused) and device in ('cpu', 'cuda')
 
-def fit_t_total(sizes:dict, # dataset → rows
-                batch_size:int, # the last DataLoader's batch size (fit() used it for every dataset)
-                epochs:int) -> int:
-    "fit()'s `num_train_steps`: min over datasets of `rows // batch_size`, times epochs (not the steps the Trainer runs)."
-    return int(min(n // batch_size for n in sizes.values()) * epochs)
-
 def fit_optimizers(model, # the SentenceTransformer (its named_parameters; a loss's own parameters are not included, as in fit())
                    opt:dict|Optimizer, # the recipe's `optimizer` (missing keys: fit()'s defaults of `st_version`)
                    sizes:dict, batch_size:int, epochs:int) -> tuple:
     "AdamW and its LR schedule exactly as sentence-transformers 3.0.1's `model.fit()` built them: (optimizer, scheduler, t_total)."
     opt = opt.fit_settings() if isinstance(opt, Optimizer) else opt
-    o = {**FIT_DEFAULTS[str(opt.get('st_version', '3.0.1'))], **{k: v for k, v in opt.items() if k in ('lr', 'weight_decay', 'scheduler', 'warmup_steps')}}
+    o = fit_settings(opt)  # `sts_study.schedule`: fit()'s defaults, the recipe's values over them
     no_decay = ['bias', 'LayerNorm.bias', 'LayerNorm.weight']
     params = list(model.named_parameters())
     groups = [{'params': [p for n, p in params if not any(nd in n for nd in no_decay)], 'weight_decay': o['weight_decay']},
               {'params': [p for n, p in params if any(nd in n for nd in no_decay)], 'weight_decay': 0.0}]
     optimizer = torch.optim.AdamW(groups, lr=o['lr'], **({'fused': True} if use_fused(opt, params[0][1].device.type if params else 'cpu') else {}))
     t_total = fit_t_total(sizes, batch_size, epochs)
-    sched = o['scheduler'].lower()
-    if sched not in FIT_SCHEDULERS: raise ValueError(f"optimizer.scheduler: unknown {o['scheduler']!r}; fit() knew {', '.join(FIT_SCHEDULERS)}")
-    return optimizer, FIT_SCHEDULERS[sched](optimizer, o['warmup_steps'], t_total), t_total
-
-class EvalAtEpochEnd(TrainerCallback):
-    "Evaluate at every epoch end as well as every `eval_steps`, as fit()'s `EvaluatorCallback` did (not when a step budget stops the run mid-epoch)."
-    def on_epoch_end(self, args, state, control, **kw):
-        if abs((state.epoch or 0) - round(state.epoch or 0)) < 1e-6: control.should_evaluate = True
-
-class BestOnDev(TrainerCallback):
-    "Keep the model's weights (and its dev embeddings) whenever the dev metric improves, as fit()'s `SaveModelCallback` kept the best: in memory, written only beside a checkpoint (for a resumed run)."
-    def __init__(self, path, # where the best weights go when a checkpoint is written (best.pt, best.json)
-                 metric:str='spearman_max', evaluator=None, # the dev evaluator (its embeddings of the best model are kept)
-                ):
-        self.path, self.metric, self.evaluator, self.dirty = Path(path), metric, evaluator, False
-        self.best = self.step = self.key = self.state = self.embeddings = None
-    def load(self, folder): # a checkpoint's best/ (`snapshot`)
-        "Continue from the best kept in `folder`: a resumed run's best so far."
-        if not (f := Path(folder)/'best.json').exists(): return self
-        d = json.loads(f.read_text())
-        self.best, self.step, self.key = d['value'], d['step'], d.get('metric')
-        self.state = torch.load(Path(folder)/'best.pt', weights_only=True)
-        if (e := Path(folder)/'embeddings.npz').exists(): self.embeddings = tuple(np.load(e)[k] for k in ('a', 'b'))  # its dev embeddings, as an uninterrupted run keeps them
-        return self
-    def on_evaluate(self, args, state, control, metrics=None, model=None, **kw):
-        for k, v in (metrics or {}).items():
-            if k.endswith(self.metric) and (self.best is None or v > self.best):
-                self.best, self.step, self.key, self.dirty = float(v), state.global_step, k, True
-                self.state = {n: t.detach().to('cpu', copy=True) for n, t in model.state_dict().items()}
-                last = getattr(self.evaluator, 'last', None)
-                self.embeddings = last['embeddings'] if last and last['steps'] == state.global_step else None
-    def on_save(self, args, state, control, **kw):
-        if state.is_world_process_zero: self.write()
-    def write(self):
-        "The best so far into `path`, each file whole (best.json last), when it changed."
-        if not self.dirty: return
-        self.path.mkdir(parents=True, exist_ok=True)
-        with atomic_file(self.path/'best.pt', 'wb') as f: torch.save(self.state, f)
-        if self.embeddings is not None:
-            with atomic_file(self.path/'embeddings.npz', 'wb') as f: np.savez(f, a=self.embeddings[0], b=self.embeddings[1])
-        else: (self.path/'embeddings.npz').unlink(missing_ok=True)
-        write_atomic(self.path/'best.json', json.dumps(dict(value=self.best, step=self.step, metric=self.key)))
-        self.dirty = False
-    def snapshot(self, folder:Path):
-        "The best so far into `folder` (a checkpoint's best/) as hard links (else copies): what a run resumed from that checkpoint continues from."
-        self.write()
-        if self.step is None: return
-        folder.mkdir(parents=True, exist_ok=True)
-        for f in self.path.iterdir():
-            if f.name.startswith('.'): continue  # another write's temporary file
-            (folder/f.name).unlink(missing_ok=True)  # a checkpoint written again at the same step
-            try: os.link(f, folder/f.name)
-            except OSError: shutil.copy2(f, folder/f.name)
-
-# %% ../nbs/07_train.ipynb #ccf9e127
-import math
-def epoch_plan(sizes:dict, # dataset → rows
-               batch_size:int, sampler:str='round_robin') -> dict:
-    "Steps per epoch and, per dataset, (rows drawn, rows available) for the round_robin or proportional sampler."
-    nb = {k: math.ceil(n / batch_size) for k, n in sizes.items()}
-    if sampler == 'round_robin':
-        m = min(nb.values())
-        return dict(steps=m*len(nb), rows={k: (min(n, m*batch_size), n) for k, n in sizes.items()})
-    if sampler == 'proportional': return dict(steps=sum(nb.values()), rows={k: (n, n) for k, n in sizes.items()})
-    raise ValueError(f'unknown sampler {sampler!r}')
+    fn, steps = fit_scheduler(o['scheduler'])  # transformers' function and the step counts it takes
+    return optimizer, getattr(transformers, fn)(optimizer, **dict(zip(steps, (o['warmup_steps'], t_total)))), t_total
 
 # %% ../nbs/07_train.ipynb #c338e7ac
-def whole_run_plan(r:Recipe, # the recipe
-             sizes:dict, # dataset → rows
-            ) -> dict:
-    "The run `r` makes on datasets of `sizes` when nothing stops it: steps an epoch, steps in all, evaluation steps (every eval_steps; fit() also at each epoch end)."
-    bs, ep = r.args['per_device_train_batch_size'], r.args['num_train_epochs']
-    per = epoch_plan(sizes, bs, r.args.get('multi_dataset_batch_sampler') or 'proportional')['steps']
-    total = r.args['max_steps'] if (r.args.get('max_steps') or 0) > 0 else math.ceil(per * ep)
-    every = training_args(r)['eval_steps']
-    evals = set(range(every, total + 1, every)) if r.args.get('eval_strategy', 'steps') == 'steps' else set()
-    if r.optimizer.builder == 'fit' or r.args.get('eval_strategy') == 'epoch': evals |= {min(total, per * k) for k in range(1, math.ceil(ep) + 1)}
-    return dict(steps_per_epoch=per, steps=total, evals=sorted(evals))
-
-def compressed_plan(r:Recipe, # the recipe (its `schedule`)
-                    sizes:dict, # dataset → rows of this run's data (the card's length when `schedule.card_sizes` is not given)
-                   ) -> dict|None:
-    "The card's whole run mapped onto `schedule.compress_to` steps: scale (card steps a step), evaluation steps; None when `r` does not compress."
-    s = r.schedule or {}
-    if not s.get('compress_to'): return None
-    n, card_sizes = s['compress_to'], s.get('card_sizes') or sizes
-    ref = whole_run_plan(r, card_sizes)
-    evals = sorted({min(n, max(1, round(p * n / ref['steps']))) for p in ref['evals']} | {n})  # and the last step, whose dev score the run reports anyway
-    if (m := s.get('max_evals')) and len(evals) > m: evals = [evals[round((k + 1) * len(evals) / m) - 1] for k in range(m)]
-    return dict(kind='compressed', steps=n, card_steps=ref['steps'], card_steps_per_epoch=ref['steps_per_epoch'], card_sizes=dict(card_sizes),
-                scale=ref['steps'] / n, evals=evals, card_evals=len(ref['evals']))
-
-def card_step(plan:dict, # a `compressed_plan`
-              step:int, # a step of the card's run, e.g. its published evaluation
-             ) -> int:
-    "The step of the compressed run that stands for the card's `step`."
-    return min(plan['steps'], max(1, round(step / plan['scale'])))
-
 def compress_lr(sched, # a LambdaLR over the card's whole run (fit()'s WarmupLinear, the Trainer's linear, ...)
                 factor:float, # card steps a compressed step
                ) -> torch.optim.lr_scheduler.LambdaLR:
     "The same schedule `factor` times faster: step s trains at the rate the card's schedule gives step s × factor."
-    return torch.optim.lr_scheduler.LambdaLR(sched.optimizer, [lambda s, f=f: f(s * factor) for f in sched.lr_lambdas])
-
-class EvalAt(TrainerCallback):
-    "Evaluate, and write a checkpoint, at the given steps (a compressed run's evaluation points)."
-    def __init__(self, steps): self.steps = set(steps)
-    def on_step_end(self, args, state, control, **kw):
-        if state.global_step in self.steps: control.should_evaluate = control.should_save = True
-
+    return torch.optim.lr_scheduler.LambdaLR(sched.optimizer, [compressed_lambda(f, factor) for f in sched.lr_lambdas])
 
 # %% ../nbs/07_train.ipynb #0b95e748
 def pick_device(device:str|None=None) -> str:
@@ -456,16 +211,18 @@ def build_optimizers(r:Recipe, model, args:SentenceTransformerTrainingArguments,
     return (o, s), dict(builder='fit', implementation='fused' if o.defaults.get('fused') else 'foreach', t_total=t_total, lr=o.defaults['lr'], weight_decay=o.param_groups[0]['weight_decay'])
 
 def build_trainer(r:Recipe, model, args, data:DatasetDict, loss:dict, ev:dict, optimizers:tuple,
-                  plan:dict|None, out:Path, fail_at_step:int|None=None) -> CountingTrainer:
-    "The Trainer with the run's callbacks: the CSV log, stop rules, evaluation points (compressed, or fit()'s epoch ends), best-on-dev, progress, preemption."
+                  plan:dict|None, out:Path, callbacks:list|None=None, # more TrainerCallbacks (`run_recipe`'s)
+                 ) -> CountingTrainer:
+    "The Trainer with the run's callbacks (`sts_study.callbacks`): the CSV log, stop rules, evaluation points (compressed, or fit()'s epoch ends), best-on-dev, progress; then the caller's."
     one = r.train[0].name
     best = BestOnDev(out/'best', evaluator=ev['evaluator']) if r.select == 'best_on_dev' else None
     at = [EvalAt(plan['evals'])] if plan else [EvalAtEpochEnd()] if optimizers[0] is not None else []
     trainer = CountingTrainer(model=model, args=args, train_dataset=data if len(data) > 1 else data[one],
                               loss=loss if len(loss) > 1 else loss[one], evaluator=ev['evaluator'], optimizers=optimizers,
-                              callbacks=[CSVLog(out/'log.csv'), StopAfter(r.stop.epochs, r.stop.steps, fail_at_step), *at, *([best] if best else [])])
+                              callbacks=[CSVLog(out/'log.csv'), StopAfter(r.stop.epochs, r.stop.steps), *at, *([best] if best else [])])
     trainer.single_name, trainer.best = one, best
     trainer.add_callback(Progress(out, r.stop.steps, r.stop.epochs, bar=r.stop.early and not r.args.get('disable_tqdm')))
+    for cb in callbacks or []: trainer.add_callback(cb)
     return trainer
 
 # %% ../nbs/07_train.ipynb #ch000006
@@ -500,11 +257,11 @@ def restore(trainer:CountingTrainer, ckpt:Path):
 
 def train(trainer:CountingTrainer, out:Path, ckpt:str|None=None) -> dict:
     "Train (from `ckpt`), stopping at a checkpoint on SIGTERM/SIGINT (`RunInterrupted`); the Trainer's metrics."
-    pre = Preemption(); trainer.add_callback(pre)
+    pre = Preemption(); trainer.add_callback(pre)  # `signals_to` sets its flag; it checkpoints and stops
     bars = transformers.utils.logging.is_progress_bar_enabled()
     transformers.utils.logging.disable_progress_bar()  # each checkpoint would draw a "Writing model shards" bar under the training bar
     try:
-        with signals_to(pre._handler): metrics = trainer.train(resume_from_checkpoint=ckpt).metrics
+        with signals_to(pre.flag): metrics = trainer.train(resume_from_checkpoint=ckpt).metrics
     finally:
         if bars: transformers.utils.logging.enable_progress_bar()
     if pre.signal:  # the Trainer saved checkpoint-<step> at the end of the step the signal arrived in
@@ -527,6 +284,26 @@ def final_evaluation(model, trainer:CountingTrainer, ev:dict, out:Path, seed:int
             chosen = _dev_test(model, ev, seed, n_resamples, None if bf16 else best.embeddings)
         selection.update(step=best.step, metric=best.key, value=best.best)
     return dict(after=after, other=other, chosen=chosen, selection=selection, reused_dev=last is not None)
+
+# %% ../nbs/07_train.ipynb #5238b2e9
+def build_run(r:Recipe, out:Path, seed:int, device:str, n_resamples:int,
+              bf16:bool|None=None, # default: on where CUDA supports it
+              callbacks:list|None=None, # more TrainerCallbacks for the Trainer
+             ) -> dict:
+    "What a run needs before training, in order: data, model, label warnings, losses, the evaluation (and the numbers before training), the plan, args, optimizers, the Trainer."
+    seed_everything(seed)
+    data = build_train_data(r, seed)  # data first: a random encoder's tokenizer is built from it
+    model = build_model(r, device, seed, data)
+    notes = label_misuse(r.train, data, r.allow_label_misuse)
+    for n in notes: warnings.warn(n)
+    loss = build_losses(r, model, data)
+    ev = build_evaluation(r)  # the evaluator: dev and test pairs, and the recipe's other evaluators
+    before = zero_shot(model, ev, out, seed, n_resamples)
+    plan = compressed_plan(r, sizes := {k: len(v) for k, v in data.items()})  # a small profile: the card's whole run in plan['steps'] steps
+    args = build_args(r, out, seed, device, plan, bf16)
+    optimizers, optimizer = build_optimizers(r, model, args, plan, sizes)
+    trainer = build_trainer(r, model, args, data, loss, ev, optimizers, plan, out, callbacks)
+    return dict(data=data, model=model, notes=notes, ev=ev, before=before, plan=plan, optimizer=optimizer, trainer=trainer)
 
 # %% ../nbs/07_train.ipynb #ch000008
 def _evaluations(ev:dict) -> dict: return {k: Evaluation(**{x: v[x] for x in ('n', 'metrics', 'ci', 'by_genre') if x in v}) for k, v in ev.items()}
@@ -553,9 +330,8 @@ def build_record(r:Recipe, model, trainer:CountingTrainer, data:DatasetDict, ev:
                 gold={'dev': list(ev['dev']['score']), 'test': list(ev['test']['score'])})
 
 def save_whole(model, path:Path):
-    "Save `model` to `path` whole or not at all: into a folder beside it, then renamed."
-    tmp = path.with_name(f'.{path.name}.partial'); shutil.rmtree(tmp, ignore_errors=True)
-    model.save(str(tmp)); shutil.rmtree(path, ignore_errors=True); os.replace(tmp, path)
+    "Save `model` to `path` whole or not at all (`settings.atomic_dir`)."
+    with atomic_dir(path) as tmp: model.save(str(tmp))
 
 def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                out:Path|str, # run folder
@@ -564,7 +340,7 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
                resume:bool=False, # continue from the last checkpoint in out/checkpoints
                save_model:bool=True, # write out/model
                n_resamples:int=1000, # bootstrap resamples for the final metrics
-               fail_at_step:int|None=None, # raise at this step (tests of resume)
+               callbacks:list|None=None, # more TrainerCallbacks, as SentenceTransformerTrainer(callbacks=) takes them (e.g. a test's injected fault)
                bf16:bool|None=None, # default: on where CUDA supports it
                keep_checkpoints:bool=False, # keep out/checkpoints after a run that finished (they hold optimizer state)
               ) -> RunRecord:
@@ -573,30 +349,20 @@ def run_recipe(r:Recipe, # the recipe (see `load_recipe`)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     write_progress(out, 'loading data')
     t0, device = time.time(), pick_device(device)
-    seed_everything(seed)
-    data = build_train_data(r, seed)  # data first: a random encoder's tokenizer is built from it
-    model = build_model(r, device, seed, data)
-    notes = label_misuse(r.train, data, r.allow_label_misuse)
-    for n in notes: warnings.warn(n)
-    loss = build_losses(r, model, data)
-    ev = build_evaluation(r)  # the evaluator: dev and test pairs, and the recipe's other evaluators
-    before = zero_shot(model, ev, out, seed, n_resamples)
-    plan = compressed_plan(r, sizes := {k: len(v) for k, v in data.items()})  # a small profile: the card's whole run in plan['steps'] steps
-    args = build_args(r, out, seed, device, plan, bf16)
-    optimizers, optimizer = build_optimizers(r, model, args, plan, sizes)
-    trainer = build_trainer(r, model, args, data, loss, ev, optimizers, plan, out, fail_at_step)
+    b = build_run(r, out, seed, device, n_resamples, bf16, callbacks)
+    model, trainer, notes = b['model'], b['trainer'], b['notes']
     ckpt, note = resume_point(out, resume)
     if note: notes.append(note); warnings.warn(note); write_progress(out, 'resuming', note=note)
     if ckpt: restore(trainer, Path(ckpt))
     train_metrics = train(trainer, out, ckpt)
     if not keep_checkpoints: shutil.rmtree(out/'checkpoints', ignore_errors=True)
-    final = final_evaluation(model, trainer, ev, out, seed, n_resamples, r.select)
-    rank0 = int(os.environ.get('RANK', '0')) == 0  # under DDP only the first process writes the run's files
+    final = final_evaluation(model, trainer, b['ev'], out, seed, n_resamples, r.select)
+    rank0 = is_rank0()  # under DDP only the first process writes the run's files
     write_progress(out, 'saving the model')  # (smoke runs save none: the moment, and its fault point, all the same)
     if save_model and rank0: save_whole(model, out/'model')
     shutil.rmtree(out/'best', ignore_errors=True)
-    rec = build_record(r, model, trainer, data, ev, before, final, dict(seed=seed, device=device, plan=plan, t0=t0, train_metrics=train_metrics,
-                                                                      ckpt=ckpt, notes=notes, optimizer=optimizer))
+    rec = build_record(r, model, trainer, b['data'], b['ev'], b['before'], final, dict(seed=seed, device=device, plan=b['plan'], t0=t0, train_metrics=train_metrics,
+                                                                                       ckpt=ckpt, notes=notes, optimizer=b['optimizer']))
     if rank0: write_atomic(out/'run.json', json.dumps(rec.to_json(), indent=1, default=str))
     return rec
 

@@ -43,3 +43,11 @@ def copy_tree_writable(src, dst):
     shutil.copytree(src, dst)
     for p in Path(dst).rglob('*'): p.chmod(0o755 if p.is_dir() else 0o644)
     return Path(dst)
+
+def crash_at(step):
+    "A TrainerCallback that raises KeyboardInterrupt as training step `step` ends, before any checkpoint of that step (a crash): `run_recipe(..., callbacks=[crash_at(15)])`."
+    from transformers import TrainerCallback
+    class CrashAt(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if state.global_step == step: raise KeyboardInterrupt(f'simulated crash at step {step}')
+    return CrashAt()

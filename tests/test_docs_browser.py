@@ -95,7 +95,7 @@ def test_reading_order_api_entry_and_search(site, browser):
     assert entry.locator('dd p').first.inner_text() == 'Train r and evaluate before and after; returns (and writes to out/run.json) the run record.'
     rows = entry.locator('dd table').first.evaluate('t => [...t.querySelectorAll("tbody tr")].map(r => [...r.cells].map(c => c.innerText.trim()))')
     # the docments table: name, type, default, and the comment beside the parameter in the source
-    assert [r[0] for r in rows] == ['r', 'out', 'seed', 'device', 'resume', 'save_model', 'n_resamples', 'fail_at_step', 'bf16',
+    assert [r[0] for r in rows] == ['r', 'out', 'seed', 'device', 'resume', 'save_model', 'n_resamples', 'callbacks', 'bf16',
                                     'keep_checkpoints', 'Returns'], rows
     assert rows[2] == ['seed', 'int', '42', 'seeds model init (tiny), data draws, sampler and trainer'], rows[2]
     assert rows[0] == ['r', 'Recipe', '', 'the recipe (see load_recipe)'], rows[0]

@@ -71,7 +71,7 @@ def test_api_page(site):
     assert sorted(p.stem for p in (dst/'api').glob('*.md')) == sorted(['index', *(p.stem for p in (ROOT/'sts_study').glob('[a-z]*.py'))])
     page = (dst/'api'/'train.md').read_text(encoding='utf-8')
     entry = page.split('````{py:function} run_recipe', 1)[1].split('\n````', 1)[0]
-    assert entry.startswith('(r, out, seed=42, device=None, resume=False, save_model=True, n_resamples=1000, fail_at_step=None, bf16=None, keep_checkpoints=False)\n')
+    assert entry.startswith('(r, out, seed=42, device=None, resume=False, save_model=True, n_resamples=1000, callbacks=None, bf16=None, keep_checkpoints=False)\n')
     assert '\nTrain `r` and evaluate before and after; returns (and writes to out/run.json) the run record.\n' in entry
     assert '| seed | `int` | `42` | seeds model init (tiny), data draws, sampler and trainer |' in entry
     assert '| out | `Path \\| str` |  | run folder |' in entry

@@ -3,7 +3,7 @@ writes, a full disk and concurrent starts leave truthful run folders. Slow parts
 import csv, json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
-from conftest import needs_mirror, run_cli, MIRROR
+from conftest import needs_mirror, run_cli, MIRROR, crash_at
 
 FAULTS = bool(os.environ.get('STS_STUDY_FAULTS'))
 faults = pytest.mark.skipif(not FAULTS, reason='fault injection is slow: set STS_STUDY_FAULTS=1 (or make faults)')
@@ -31,15 +31,9 @@ def check_sigterm_resume(tmp_path, card, overrides, steps):
     from sts_study.recipe import load_recipe
     r = load_recipe(card, 'smoke', overrides=overrides)
     full = T.run_recipe(r, tmp_path/'full', n_resamples=20, save_model=False)
-    orig = T.build_trainer
     for k in steps:
         out = tmp_path/f'cut{k}'
-        def with_signal(*a, **kw):
-            tr = orig(*a, **kw); tr.add_callback(sigterm_at(k)); return tr
-        T.build_trainer = with_signal
-        try:
-            with pytest.raises(T.RunInterrupted, match=f'SIGTERM at step {k} '): T.run_recipe(r, out, n_resamples=20, save_model=False)
-        finally: T.build_trainer = orig
+        with pytest.raises(T.RunInterrupted, match=f'SIGTERM at step {k} '): T.run_recipe(r, out, n_resamples=20, save_model=False, callbacks=[sigterm_at(k)])
         res = T.run_recipe(r, out, n_resamples=20, save_model=False, resume=True)
         assert res.resumed_from.endswith(f'checkpoint-{k}') and res.steps == full.steps and res.selection == full.selection
         a, b = flat(full), flat(res)
@@ -65,12 +59,13 @@ def test_sigterm_more_steps_resumes_exactly(tmp_path):
 def test_torn_checkpoint_falls_back_and_says_so(tmp_path):
     "A kill while checkpoint-13 was written (its resume.json, written last, missing): resume removes it, continues from checkpoint-7, says so, same numbers."
     import sts_study.train as T
+    from sts_study.callbacks import RESUME_FILE
     from sts_study.recipe import load_recipe
     r = load_recipe('korean-gte', 'smoke')
     full = T.run_recipe(r, tmp_path/'full', n_resamples=20, save_model=False)
     out = tmp_path/'cut'
-    with pytest.raises(KeyboardInterrupt): T.run_recipe(r, out, n_resamples=20, save_model=False, fail_at_step=15)
-    (out/'checkpoints/checkpoint-13'/T.RESUME_FILE).unlink()
+    with pytest.raises(KeyboardInterrupt): T.run_recipe(r, out, n_resamples=20, save_model=False, callbacks=[crash_at(15)])
+    (out/'checkpoints/checkpoint-13'/RESUME_FILE).unlink()
     res = T.run_recipe(r, out, n_resamples=20, save_model=False, resume=True)
     assert res.resumed_from.endswith('checkpoint-7') and res.selection == full.selection
     assert any('torn checkpoint checkpoint-13' in w and 'resumed from checkpoint-7' in w for w in res.warnings), res.warnings
@@ -132,7 +127,7 @@ def test_concurrent_starts_get_their_own_folders(tmp_path):
     for f in (tmp_path/'cache'/'evaluations').glob('*.json'): json.loads(f.read_text())
 
 # The harness (issue 23): kill -9 and SIGTERM at moments across a smoke run's whole life, armed by phase through
-# STS_STUDY_FAULT ('<phase text>:<SIGNAL>', read by sts_study.settings.fault_point where the run marks a phase); the
+# STS_STUDY_FAULT ('<phase text>:<SIGNAL>', read by sts_study.interrupt.fault_point where the run marks a phase); the
 # signal goes to the command's whole process group (the CLI and its kernel), as a scheduler or the OOM killer would.
 HARNESS = [('data fetch', 'loading data'), ('zero-shot evaluation', 'zero-shot'),
            *[('training steps', f'training step {s}') for s in (1, 3, 5, 6, 9, 11)],

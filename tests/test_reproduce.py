@@ -1,5 +1,5 @@
 "The reproduction end to end: CLI and papermill forms, run folders, failure marking, no overwrite; the card CLI."
-import json, os, subprocess, sys
+import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, yaml
 from conftest import run_cli, run_main, needs_mirror, ROOT, MIRROR
@@ -41,6 +41,21 @@ def test_failed_run_is_marked_and_never_overwritten(tmp_path):
     r2 = run_cli('reproduce', 'hebrew-mbert', '--profile', 'smoke', '--out', out)
     assert r2.returncode == 1 and 'never overwritten' in r2.stderr
     assert sorted(p.name for p in out.iterdir()) == before and (out/'STATUS').read_text().startswith('failed')
+
+@needs_mirror
+def test_sigterm_before_the_kernel_stops_the_run(tmp_path):
+    "SIGTERM to `sts-study reproduce` while its kernel starts (PROCESS still names the command): the run stops at once, exit 130, marked interrupted (it used to be lost and the run went on)."
+    out = tmp_path/'run'
+    env = {**os.environ, 'STS_STUDY_MIRROR': str(MIRROR), 'STS_STUDY_OUTPUTS': str(tmp_path/'outputs')}
+    p = subprocess.Popen([str(Path(sys.executable).parent/'sts-study'), 'reproduce', 'hebrew-mbert', '--profile', 'smoke', '--out', str(out)],
+                         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not (out/'PROCESS').exists() and p.poll() is None: time.sleep(0.05)
+    assert (out/'PROCESS').read_text().split()[1] == str(p.pid)  # the command's own: the kernel has not said it runs the notebook
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 130 and f'interrupted: {out}\n' in err, err[-3000:]
+    assert (out/'STATUS').read_text().startswith('interrupted\nSIGTERM before training could save a checkpoint'), (out/'STATUS').read_text()
+    assert not (out/'run.json').exists() and not (out/'log.csv').exists()
 
 @pytest.mark.parametrize('card', ['korean-gte-kornli-korsts.md', 'hebrew-mbert-hebnli.md'])
 def test_card_parse(card):

@@ -1,6 +1,6 @@
 "The engine: resume after an interruption and determinism (two-process DDP: tests/test_long_runs.py, through `sts-study train --nproc 2`)."
 import pytest
-from conftest import needs_mirror, slow
+from conftest import needs_mirror, slow, crash_at
 
 @needs_mirror
 def test_resume_matches_uninterrupted(tmp_path):
@@ -9,7 +9,7 @@ def test_resume_matches_uninterrupted(tmp_path):
     r = load_recipe('korean-gte', 'smoke')
     full = run_recipe(r, tmp_path/'full', n_resamples=20, save_model=False)
     with pytest.raises(KeyboardInterrupt):
-        run_recipe(r, tmp_path/'cut', n_resamples=20, save_model=False, fail_at_step=15)
+        run_recipe(r, tmp_path/'cut', n_resamples=20, save_model=False, callbacks=[crash_at(15)])
     # the compressed smoke run evaluates at steps 7, 13, 19 and 24, with a checkpoint (and the best-on-dev weights so far) at each
     assert full.schedule['evals'] == [7, 13, 19, 24] and (tmp_path/'cut/checkpoints/checkpoint-13').exists()
     assert (tmp_path/'cut/best/best.pt').exists()
@@ -31,7 +31,7 @@ def test_cpu_resume_matches_uninterrupted(tmp_path):
     r = load_recipe('hebrew-mbert', 'cpu', 'graded', ov)
     full = run_recipe(r, tmp_path/'full', n_resamples=100, save_model=False)
     with pytest.raises(KeyboardInterrupt):
-        run_recipe(r, tmp_path/'cut', n_resamples=100, save_model=False, fail_at_step=9)
+        run_recipe(r, tmp_path/'cut', n_resamples=100, save_model=False, callbacks=[crash_at(9)])
     res = run_recipe(r, tmp_path/'cut', n_resamples=100, save_model=False, resume=True)
     assert res.resumed_from.endswith('checkpoint-6') and res.steps == full.steps == 12
     for s in ('dev', 'test'):
