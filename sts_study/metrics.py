@@ -13,17 +13,14 @@ from scipy import stats
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
 import hashlib, json
+from .record import SIMILARITIES, METRICS  # the ten metrics' names live with the record that holds them
 
 # %% auto #0
-__all__ = ['SIMILARITIES', 'METRICS', 'EVALUATORS', 'pair_similarities', 'check_inputs', 'sts_metrics', 'bootstrap_ci',
-           'paired_comparison', 'pooled_comparison', 'by_group', 'embed_pairs', 'evaluate', 'RememberingEvaluator',
-           'sts_evaluator', 'FixedEmbeddingEvaluator', 'parameters_sha256', 'pairs_sha256', 'cached_evaluate',
-           'build_evaluator']
+__all__ = ['EVALUATORS', 'pair_similarities', 'check_inputs', 'sts_metrics', 'bootstrap_ci', 'paired_comparison',
+           'pooled_comparison', 'by_group', 'embed_pairs', 'evaluate', 'RememberingEvaluator', 'sts_evaluator',
+           'FixedEmbeddingEvaluator', 'parameters_sha256', 'pairs_sha256', 'cached_evaluate', 'build_evaluator']
 
 # %% ../nbs/05_metrics.ipynb #29e8fd48
-SIMILARITIES = ['cosine', 'manhattan', 'euclidean', 'dot']
-METRICS = [f'{c}_{s}' for s in SIMILARITIES + ['max'] for c in ('pearson', 'spearman')]
-
 def pair_similarities(emb1:np.ndarray, # (n, d) embeddings of the first sentences
                       emb2:np.ndarray, # (n, d) embeddings of the second sentences
                      ) -> dict:

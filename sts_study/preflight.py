@@ -355,6 +355,7 @@ def prepare(r:Recipe, mc:dict, tok, stats:dict, work:Path, steps:int=3, seed:int
     notes = label_misuse(r2.train, data, r2.allow_label_misuse)
     return dict(r2=r2, made=made, data=data, model=model, notes=notes, loss=build_losses(r2, model, data), ev=build_evaluation(r2))
 
+# %% ../nbs/18_preflight.ipynb #5e438fd5
 def run_steps(p:dict, # `prepare`
               r:Recipe, mc:dict, work:Path, steps:int, seed:int, bf16:bool, plan:dict|None, sizes:dict) -> dict:
     "Train the steps through the engine (a checkpoint at steps-1, then resumed from it for the last): what ran, and the `Probe`."

@@ -9,11 +9,10 @@ from pathlib import Path
 from .settings import get_settings, write_atomic, atomic_dir
 from .interrupt import fault_point
 from .tables import md_table, md_text, md_code
-from .metrics import METRICS
 from .data import stats_details
 from .card import Card, read_card, render_card, published_metrics, published_step, card_diff, loss_log
 from .schedule import card_step, epoch_plan
-from .record import RunRecord
+from .record import RunRecord, METRICS
 from . import plots
 
 # %% auto #0
