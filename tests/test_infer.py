@@ -4,7 +4,7 @@ Fast: cannot-tell (exit 3, naming what is missing), argument errors (exit 2), th
 segmentation and candidates, a Trainer-written card (nothing hidden), and one whole inference on a tiny random encoder
 (the machinery, not a reading). Slow (STS_STUDY_SLOW): each known-answer card (tests/data/infer, written by the real
 sentence-transformers fit(): tests/data/infer/write_cards.py) ranks its true reading first beyond seed noise."""
-import json
+import json, re
 from pathlib import Path
 import pytest, yaml
 from conftest import ROOT, needs_mirror, slow, run_main
@@ -70,7 +70,8 @@ def test_infer_end_to_end_on_a_tiny_encoder(tmp_path):
     assert d['untried'] == ['example: warm-up 10%', 'example: warm-up 100', 'as printed', 'printed lr, warm-up 10%', 'printed lr, warm-up 100']
     (x,) = d['readings']
     assert (x['name'], len(x['scores']), [e['step'] for e in x['errors']]) == ('fit() defaults', 2, [10])
-    assert d['verdict'] == dict(settled=False, why='only one reading was scored over seeds')
+    assert d['verdict'] == dict(settled=False, why='only one reading was scored')
+    assert (x['n'], len(x['z']), x['chi2'], d['fixed']) == (2, 1, round(x['z'][0] ** 2, 4), {})  # 2 seeds; one row, its z squared
     assert (tmp_path/'t'/'readings.png').stat().st_size > 0
     rec = load_recipe(str(tmp_path/'r.yaml'), overrides={'model': {'base': 'tiny'}})
     inf = rec.optimizer.inferred_from
@@ -105,3 +106,54 @@ def test_acceptance_two_calls_written_by_today_fit(tmp_path):
     assert best['name'] == 'example: warm-up 10%', [(x['name'], x['scores']) for x in d['readings']]
     for errs in [best['errors'], *best['seed_errors'].values()]:
         assert {(e['step'], e['kind']): e['error'] for e in errs}[(40, 'eval')] < 0.003, errs
+
+def _local_recipe(folder:Path) -> Path:
+    "A recipe beside its own data files, named relative to it (80 made-up pairs), with the warm-up card as its published card, on the tiny random encoder."
+    folder.mkdir()
+    words = ['cat', 'dog', 'bird', 'fish', 'tree', 'car', 'road', 'house']
+    rows = [(f'the {words[i % 8]} is here {i}', f'a {words[(i * 3) % 8]} was there {i}', round((i % 6) / 5, 2)) for i in range(80)]
+    (folder/'pairs.csv').write_text('sentence1,sentence2,score\n' + ''.join(f'{a},{b},{s}\n' for a, b, s in rows))
+    rec = dict(card='local-infer', published=str(DATA/'warmup10.md'), model=dict(base='tiny', max_seq_length=32),
+               train=[dict(name='pairs', loss='CosineSimilarityLoss', data='pairs.csv', convert='none')],
+               eval=dict(data='pairs.csv', name='sts-dev', limit=20), test=dict(data='pairs.csv', name='sts-test', limit=20),
+               args=dict(per_device_train_batch_size=8, num_train_epochs=2), optimizer=dict(builder='fit'))
+    (folder/'recipe.yaml').write_text(yaml.safe_dump(rec, sort_keys=False))
+    return folder/'recipe.yaml'
+
+def test_bad_override_refused_before_any_trial(tmp_path):
+    "A -p key the recipe check refuses: exit 2 naming it, as `reproduce` says it, and no trial trained."
+    src = _local_recipe(tmp_path/'rec')
+    r = run_main('recipe', 'infer', src, '--until', '10', '--budget', '10', '--seeds', '2', '--out', tmp_path/'t', '-p', 'args.save_steps', '5')
+    assert (r.returncode, r.stderr.strip()) == (2, f"sts-study: error: recipe local-infer (full, {tmp_path/'t'/'base-recipe.yaml'}) cannot run:\n  args.save_steps: set by the engine "
+                                                   "(the engine saves a checkpoint at each evaluation point (resume and best-on-dev read them)); remove it from the recipe")
+    assert sorted(p.name for p in (tmp_path/'t').iterdir()) == ['base-recipe.yaml']  # no trial folder
+    r = run_main('recipe', 'infer', src, '--out', tmp_path/'u', '-p', 'args.save_stepz', '5')
+    assert (r.returncode, r.stderr.strip().splitlines()[-1]) == (2, "  args.save_stepz: unknown training argument (did you mean 'save_steps'?)")
+
+def test_user_key_held_and_data_paths_kept(tmp_path):
+    """A recipe whose data is named relative to its folder, inferred with -p optimizer.lr: every reading trains at the user's lr (not searched, not
+    replaced; the report says so), the recipe written elsewhere names the data by absolute path, and it loads and validates; the trials' lines stream."""
+    from sts_study.recipe import load_recipe, recipe_problems
+    src = _local_recipe(tmp_path/'rec')
+    (tmp_path/'elsewhere').mkdir()
+    r = run_main('recipe', 'infer', src, '--until', '10', '--budget', '10', '--seeds', '2', '--out', tmp_path/'t', '-o', tmp_path/'elsewhere'/'r.yaml',
+                 '-p', 'optimizer.lr', '1e-5', '-p', 'eval.limit', '10')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "held as given (-p; never replaced by a reading, lr not searched): optimizer.lr = 1e-05, eval.limit = 10" in r.stdout
+    assert re.findall(r'(trial-\d+|seed-\d+-\d+) \(', r.stderr) == ['trial-0', 'seed-0-43']  # a line a trial (after the progress bars' escaped \r)
+    assert "trial-0 (fit() defaults: lr 1e-05, warm-up 10,000, weight decay 0.01, WarmupLinear, seed 42): 10 steps" in r.stderr
+    rec = yaml.safe_load((tmp_path/'elsewhere'/'r.yaml').read_text())
+    assert (rec['train'][0]['data'], rec['eval']['data'], rec['optimizer']['lr'], rec['optimizer']['inferred_from']['held']) == (
+        str(tmp_path/'rec'/'pairs.csv'), str(tmp_path/'rec'/'pairs.csv'), 1e-5, ['optimizer.lr = 1e-05', 'eval.limit = 10'])
+    assert recipe_problems(load_recipe(str(tmp_path/'elsewhere'/'r.yaml'))) == []
+    assert [p.name for p in (tmp_path/'elsewhere').iterdir()] == ['r.yaml']  # written atomically: no temporary left beside it
+
+def test_through_shown_streams():
+    "What a recipe command prints reaches the terminal as it is printed (escaped), not when the command ends: infer's trials show their progress."
+    import contextlib, io, sys
+    from sts_study.cli import through_shown
+    real = io.StringIO()
+    with contextlib.redirect_stderr(real), through_shown():
+        print('trial-0 \x1b[2J done', file=sys.stderr)
+        seen = real.getvalue()
+    assert seen == 'trial-0 \\u001b[2J done\n'
