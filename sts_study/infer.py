@@ -14,8 +14,8 @@ from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_utils import SaveStrategy
 from .settings import write_atomic
 from .card import Card, read_card, parse_card, log_values, card_provenance
-from .recipe import Recipe, RecipeError, load_recipe, check_recipe, load_yaml, _merge, _resolve_paths
-from .train import (FIT_DEFAULTS, FIT_SCHEDULERS, fit_t_total, build_train_data, build_model, build_losses, build_evaluation,
+from .recipe import Recipe, load_recipe, check_recipe, load_yaml, _merge, _resolve_paths
+from .train import (FIT_DEFAULTS, fit_t_total, build_train_data, build_model, build_losses, build_evaluation,
                              build_args, build_optimizers, build_trainer, train, resume_point, seed_everything, pick_device)
 from .from_card import recipe_from_card
 
