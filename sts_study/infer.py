@@ -393,15 +393,17 @@ def seed_scaled(x:dict, # a reading (`runs_of`: its runs' row errors)
 
 def verdict(readings:list, # ranked by chi2 (`seed_scaled` filled in)
             noise:dict) -> dict:
-    "Whether the first reading fits better than the next beyond seed noise: the card's rows reject the next (p < ALPHA) and not the first."
+    "Whether the first reading fits better than the next beyond seed noise (the card's rows reject the next, p < ALPHA, and not the first), and which readings the rows do not reject."
     if not noise: return dict(settled=False, why='the seed noise was not measured (one seed a reading): no reading can be said to fit better')
     if len(readings) < 2: return dict(settled=False, why='only one reading was scored')
     a, b = readings[:2]
     settled = b['p'] < ALPHA <= a['p']
     tail = (": the card's rows reject the second, not the first" if settled else ': neither reproduces the card within seed noise' if a['p'] < ALPHA
             else ': not beyond seed noise (the rows reject neither)')
-    return dict(settled=settled, best=a['name'], next=b['name'], chi2=(a['chi2'], b['chi2']), p=(round(a['p'], 6), round(b['p'], 6)),
-                why=f"{a['name']} (χ² {a['chi2']:.1f}, p {a['p']:.3g}, {a['n']} seeds) fits better than {b['name']} (χ² {b['chi2']:.1f}, p {b['p']:.3g}, {b['n']} seeds)" + tail)
+    ok = [x['name'] for x in readings if x['p'] >= ALPHA]
+    return dict(settled=settled, best=a['name'], next=b['name'], chi2=(a['chi2'], b['chi2']), p=(round(a['p'], 6), round(b['p'], 6)), consistent=ok,
+                why=f"{a['name']} (χ² {a['chi2']:.1f}, p {a['p']:.3g}, {a['n']} seeds) fits better than {b['name']} (χ² {b['chi2']:.1f}, p {b['p']:.3g}, {b['n']} seeds)" + tail
+                    + f"; {len(readings) - len(ok)} of {len(readings)} readings rejected (p < {ALPHA}), consistent with the rows: {', '.join(ok) or 'none'}")
 
 # %% ../nbs/15_infer.ipynb #0d566a98
 def plot_readings(rows:list, # the card rows scored
