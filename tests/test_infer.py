@@ -80,13 +80,13 @@ def test_infer_end_to_end_on_a_tiny_encoder(tmp_path):
     assert recipe_problems(rec) == []
 
 # measured with the ranking in seed spreads (README: Known answers): the reading ranked first, and whether the rows reject the next one
-MEASURED = {'warmup10.md': ('example: warm-up 10%', False), 'defaults.md': ('fit() defaults', False), 'lr5e-5-w100.md': ('as printed', False)}
+MEASURED = {'warmup10.md': ('example: warm-up 10%', False), 'two-calls.md': ('example: warm-up 10%', False), 'defaults.md': ('fit() defaults', False), 'lr5e-5-w100.md': ('as printed', False)}
 
 @slow
 @needs_mirror
 @pytest.mark.parametrize('name', list(MEASURED))
 def test_known_answer_ranking(name, tmp_path):
-    "Each known-answer card ranked in seed spreads as measured: the true reading first on warmup10 and defaults, not on lr5e-5-w100; beyond seed noise on none (2 shared CPU cores: 10-26 min a card)."
+    "Each known-answer card ranked in seed spreads as measured: the true reading first on warmup10, two-calls and defaults, not on lr5e-5-w100; beyond seed noise on none (2 shared CPU cores: 10-26 min a card)."
     r = run_main('recipe', 'infer', DATA/name, '--until', '40', '--budget', '240', '--seeds', '2', '--top', '2', '--json', '--out', tmp_path, '-p', 'eval.limit', '200')
     assert r.returncode == 0, r.stderr[-3000:]
     d = json.loads(r.stdout)
