@@ -145,13 +145,12 @@ def shown(s, # text from a card (anything: str() is taken)
 
 @contextlib.contextmanager
 def through_shown():
-    "What the block prints to stdout and stderr, written through `shown` when it ends (the card and recipe commands print a card's text)."
-    import io
-    out, err, real_out, real_err = io.StringIO(), io.StringIO(), sys.stdout, sys.stderr
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): yield
-    finally:
-        real_out.write(shown(out.getvalue())); real_err.write(shown(err.getvalue()))
+    "What the block prints to stdout and stderr, written through `shown` as it is printed (the card and recipe commands print a card's text; `recipe infer` its trials as they end)."
+    class Shown:
+        def __init__(self, real): self.real = real
+        def write(self, s): return self.real.write(shown(s))
+        def __getattr__(self, k): return getattr(self.real, k)  # flush, isatty, encoding, ...
+    with contextlib.redirect_stdout(Shown(sys.stdout)), contextlib.redirect_stderr(Shown(sys.stderr)): yield
 
 # %% ../nbs/19_cli.ipynb #21482e58
 def cmd_card_parse(args):
@@ -384,6 +383,7 @@ def cmd_recipe_infer(args):
     from pathlib import Path
     from sts_study.infer import infer, infer_text, CannotTell
     from sts_study.runs import parse_overrides
+    from sts_study.settings import write_atomic
     if not Path(args.card).exists(): print(f'sts-study: error: {args.card}: no such card or recipe', file=sys.stderr); raise SystemExit(2)
     for k in ('budget', 'seeds', 'top'):
         if getattr(args, k) < 1: print(f'sts-study: error: --{k} must be at least 1, not {getattr(args, k)}', file=sys.stderr); raise SystemExit(2)
@@ -391,8 +391,8 @@ def cmd_recipe_infer(args):
                      top=args.top, until=args.until, seed=args.seed, files=args.data, overrides=parse_overrides(args.p or []), device=args.device)
     except CannotTell as e: print(f'sts-study: {e}', file=sys.stderr); raise SystemExit(3)
     if args.o and res.get('recipe'):
-        Path(args.o).write_text(f"# Written by `sts-study recipe infer {args.card}`: the optimizer is the reading the card's log supports (inferred_from).\n"
-                                + yaml.safe_dump(res['recipe'], sort_keys=False, allow_unicode=True, width=120), encoding='utf-8')
+        write_atomic(args.o, f"# Written by `sts-study recipe infer {args.card}`: the optimizer is the reading the card's log supports (inferred_from).\n"
+                     + yaml.safe_dump(res['recipe'], sort_keys=False, allow_unicode=True, width=120))
         print(f'wrote {args.o}', file=sys.stderr)
     print(json.dumps({k: v for k, v in res.items() if k != 'recipe'}, indent=1, default=str) if args.json else infer_text(res))
 

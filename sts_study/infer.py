@@ -7,23 +7,26 @@ the epochs of each fit() call) inferred from the card's own training log, with t
 from __future__ import annotations
 import copy, math, sys, time
 from pathlib import Path
-import yaml
+import numpy as np, yaml
+from scipy import stats
 from transformers import TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_utils import SaveStrategy
 from .settings import write_atomic
 from .card import Card, read_card, parse_card, log_values, card_provenance
-from .recipe import Recipe, load_recipe
-from .schedule import FIT_DEFAULTS, FIT_SCHEDULERS, fit_t_total
+from .recipe import Recipe, load_recipe, check_recipe, load_yaml, _merge, _resolve_paths
+from .schedule import FIT_DEFAULTS, fit_t_total
 from .train import (build_train_data, build_model, build_losses, build_evaluation,
                              build_args, build_optimizers, build_trainer, train, resume_point, seed_everything, pick_device)
 from .from_card import recipe_from_card
 
 # %% auto #0
-__all__ = ['SCHEDULERS', 'HIDDEN', 'SEARCHED', 'TOLERANCE', 'CannotTell', 'log_rows', 'segment_calls', 'evidence',
-           'printed_reading', 'candidates', 'space', 'as_params', 'suggest', 'run_value', 'row_errors', 'fit_score',
-           'RowScorer', 'trial_run', 'intervals', 'reading_overrides', 'card_of', 'base_recipe', 'search',
-           'rerun_seeds', 'verdict', 'plot_readings', 'infer', 'infer_text']
+__all__ = ['SCHEDULERS', 'HIDDEN', 'SEARCHED', 'PARAM', 'TOLERANCE', 'PRINTED', 'ALPHA', 'CannotTell', 'log_rows',
+           'segment_calls', 'evidence', 'fixed_settings', 'printed_reading', 'candidates', 'space', 'as_params',
+           'suggest', 'run_value', 'row_errors', 'fit_score', 'RowScorer', 'trial_run', 'intervals',
+           'reading_overrides', 'held', 'recipe_dict', 'card_of', 'base_recipe', 'trial_recipe', 'search',
+           'rerun_seeds', 'deviation', 'runs_of', 'seed_noise', 'seed_scaled', 'ranking_verdict', 'plot_readings',
+           'infer', 'infer_text']
 
 # %% ../nbs/15_infer.ipynb #1461ce8c
 class CannotTell(ValueError):
@@ -79,6 +82,13 @@ SCHEDULERS = {'linear': 'WarmupLinear', 'cosine': 'WarmupCosine', 'constant_with
               'cosine_with_restarts': 'WarmupCosineWithHardRestarts'}  # the Trainer's lr_scheduler_type → fit()'s scheduler name
 HIDDEN = ('lr', 'weight_decay', 'scheduler', 'warmup_steps')  # fit()'s arguments a fit()-written card does not print
 
+def fixed_settings(user:dict) -> dict:
+    "fit()'s hidden arguments the user fixed on the command line (-p optimizer.lr 1e-5): held in every reading, not searched."
+    opt = user.get('optimizer') if isinstance(user.get('optimizer'), dict) else {}
+    return {k: opt[k] for k in HIDDEN if k in opt}
+
+def _fmt_fixed(fixed:dict) -> str: return ', '.join(f'{k} {v}' for k, v in fixed.items())
+
 def printed_reading(c:Card, t_total:int) -> dict:
     "fit()'s arguments read off the card's printed hyperparameters (in a fit()-written card: the Trainer's defaults, unused)."
     hp = c.hyperparameters
@@ -88,10 +98,12 @@ def printed_reading(c:Card, t_total:int) -> dict:
                 scheduler=SCHEDULERS.get(str(hp.get('lr_scheduler_type', 'linear')), 'WarmupLinear'), warmup_steps=int(warm))
 
 def candidates(c:Card, # the card
-               t_total:int, # fit()'s steps of the call (`train.fit_t_total`)
+               t_total:int, # fit()'s steps of the call (`schedule.fit_t_total`)
                st_version:str='3.0.1', # whose fit() defaults
+               fixed:dict|None=None, # hidden arguments the user fixed (`fixed_settings`): every reading holds them
               ) -> list:
     "The named readings of fit()'s hidden arguments: its defaults, the library's example conventions, the printed values; each once."
+    fixed = fixed or {}
     d, p, ten = dict(FIT_DEFAULTS[st_version]), printed_reading(c, t_total), math.ceil(0.1 * t_total)
     named = [("fit() defaults", d, f"fit()'s signature ({st_version}): lr 2e-5, weight decay 0.01, WarmupLinear, 10,000 warm-up steps"),
              ('example: warm-up 10%', {**d, 'warmup_steps': ten}, f"the library's training examples: warm-up 10% of the run ({ten} of {t_total} steps), lr 2e-5"),
@@ -100,9 +112,11 @@ def candidates(c:Card, # the card
              ('printed lr, warm-up 10%', {**d, 'lr': p['lr'], 'warmup_steps': ten}, f"the printed learning rate {p['lr']:g} with the examples' 10% warm-up"),
              ('printed lr, warm-up 100', {**d, 'lr': p['lr'], 'warmup_steps': 100}, f"the printed learning rate {p['lr']:g} with the README's 100 warm-up steps")]
     seen, out = set(), []
+    held = f" (held by -p: {_fmt_fixed(fixed)})" if fixed else ''
     for name, s, why in named:
+        s = {**s, **fixed}
         if (key := tuple(s[k] for k in HIDDEN)) in seen: continue
-        seen.add(key); out.append(dict(name=name, settings={k: s[k] for k in HIDDEN}, why=why))
+        seen.add(key); out.append(dict(name=name, settings={k: s[k] for k in HIDDEN}, why=why + held))
     return out
 
 # %% ../nbs/15_infer.ipynb #96790832
@@ -118,15 +132,20 @@ def space(named:list, # `candidates`
                 weight_decay=sorted({0.0, 0.01, *[x['settings']['weight_decay'] for x in named]}),
                 scheduler=list(dict.fromkeys([*SEARCHED, *[x['settings']['scheduler'] for x in named]])))
 
-def as_params(s:dict) -> dict:
-    "A reading's settings as the search's parameters (no warm-up: 0.5)."
-    return dict(lr=s['lr'], warmup=float(max(0.5, s['warmup_steps'])), weight_decay=s['weight_decay'], scheduler=s['scheduler'])
+PARAM = {'warmup_steps': 'warmup', 'lr': 'lr', 'weight_decay': 'weight_decay', 'scheduler': 'scheduler'}  # a hidden argument → its search parameter, in the order drawn
 
-def suggest(trial, sp:dict) -> dict:
-    "The reading a trial tries: its parameters drawn from `space` `sp` (an enqueued named reading's are fixed), as fit()'s settings."
-    w = trial.suggest_float('warmup', *sp['warmup'], log=True)
-    return dict(lr=trial.suggest_float('lr', *sp['lr'], log=True), weight_decay=trial.suggest_categorical('weight_decay', sp['weight_decay']),
-                scheduler=trial.suggest_categorical('scheduler', sp['scheduler']), warmup_steps=int(round(w)) if w >= 1 else 0)
+def as_params(s:dict, fixed:dict|None=None) -> dict:
+    "A reading's settings as the search's parameters (no warm-up: 0.5), less those the user `fixed`."
+    p = dict(warmup=float(max(0.5, s['warmup_steps'])), lr=s['lr'], weight_decay=s['weight_decay'], scheduler=s['scheduler'])
+    return {PARAM[k]: p[PARAM[k]] for k in PARAM if k not in (fixed or {})}
+
+def suggest(trial, sp:dict, fixed:dict|None=None) -> dict:
+    "The reading a trial tries: its parameters drawn from `space` `sp` (an enqueued named reading's are fixed; the user's `fixed` are held), as fit()'s settings."
+    draw = dict(warmup_steps=lambda: (lambda w: int(round(w)) if w >= 1 else 0)(trial.suggest_float('warmup', *sp['warmup'], log=True)),
+                lr=lambda: trial.suggest_float('lr', *sp['lr'], log=True), weight_decay=lambda: trial.suggest_categorical('weight_decay', sp['weight_decay']),
+                scheduler=lambda: trial.suggest_categorical('scheduler', sp['scheduler']))
+    got = {k: (fixed or {})[k] if k in (fixed or {}) else draw[k]() for k in PARAM}
+    return {k: got[k] for k in HIDDEN}
 
 # %% ../nbs/15_infer.ipynb #5844f72f
 def run_value(run:dict, # step → {'loss': ..., 'evals': {metric: value}} of a trial's run
@@ -221,82 +240,100 @@ def reading_overrides(settings:dict, # fit()'s hidden arguments (`HIDDEN`)
                 schedule={'compress_to': None}, args={'num_train_epochs': epochs, 'logging_steps': log or 500, 'eval_strategy': 'steps',
                                                       'eval_steps': ev or 10**9, 'disable_tqdm': True, 'max_steps': -1})
 
+def held(reading:dict, # a reading's overrides (`reading_overrides`)
+         user:dict, # the command line's (-p)
+        ) -> dict:
+    "The overrides a trial trains with: the user's merged over the reading's (`recipe._merge`), so a key the user fixed is held, never replaced; `train` goes on whole (`load_recipe` merges it onto the recipe's by name)."
+    out = _merge(reading, {k: v for k, v in user.items() if k != 'train'})
+    if 'train' in user: out['train'] = copy.deepcopy(user['train'])
+    return out
+
+def _dotted(d:dict, pre:str='') -> list:
+    "A nested mapping's leaves as ('a.b', value) pairs."
+    return [x for k, v in d.items() for x in (_dotted(v, f'{pre}{k}.') if isinstance(v, dict) and v else [(f'{pre}{k}', v)])]
+
 # %% ../nbs/15_infer.ipynb #ffb824b4
+def recipe_dict(p:Path) -> dict:
+    "A recipe file read and checked as `reproduce` reads it (`load_recipe`: strict YAML, known keys, no remote code), its relative data paths made absolute against its folder."
+    load_recipe(str(p))  # RecipeError naming the file and key, before anything is built
+    return _resolve_paths(load_yaml(p.read_text(encoding='utf-8'), f'recipe {p}'), p.resolve().parent)
+
 def card_of(src:str|Path) -> Card:
     "The card a card file is, or a recipe file's published card."
     p = Path(src)
     if not p.exists(): raise FileNotFoundError(f'{p}: no such card or recipe')
     if p.suffix not in ('.yaml', '.yml'): return read_card(p, partial=True)
     from sts_study.report import published_card
-    rec = yaml.safe_load(p.read_text(encoding='utf-8'))
-    if not isinstance(rec, dict) or not rec.get('published'): raise ValueError(f'{p}: the recipe names no published card (published:) to read the log of')
+    rec = recipe_dict(p)
+    if not rec.get('published'): raise ValueError(f'{p}: the recipe names no published card (published:) to read the log of')
     return published_card(rec)
 
 def base_recipe(src:str|Path, # a card (.md) or a recipe (.yaml) whose `published` card is read
                 c:Card, # its card (`card_of`)
                 files:list|None=None, # local files that may hold a card's unnamed data (as `recipe from-card --data`)
                ) -> tuple:
-    "(the recipe dict to build readings on, where it came from)."
+    "(the recipe dict to build readings on, its data paths absolute, where it came from)."
     p = Path(src)
-    if p.suffix in ('.yaml', '.yml'): return yaml.safe_load(p.read_text(encoding='utf-8')), str(p)
-    rec, unresolved = recipe_from_card(c, files=files)
+    if p.suffix in ('.yaml', '.yml'): return recipe_dict(p), str(p)
+    rec, unresolved = recipe_from_card(c, files=[str(Path(f).resolve()) for f in files or []])
     rec['published'] = str(p.resolve())
     for t, d in zip(rec['train'], c.datasets):  # the card's rows, when it drew fewer than the source has: its first rows
         if t.get('found') and d.get('size') and f"{d['size']:,} in the card" in t['found']: t['limit'] = d['size']
     if unresolved: raise ValueError(f"{p}: the recipe cannot be built: " + '; '.join(f'{k}: {why}' for k, why in unresolved))
     return rec, f'recipe_from_card({p.name})'
 
-def _call_setup(c:Card, rec:dict, ev:dict, call:int) -> dict:
-    "The call to infer: its rows, epochs (the printed ones for the last call, the log's for an earlier one), fit()'s t_total."
-    k = ev['calls'][call - 1]
-    hp = c.hyperparameters
-    epochs = int(hp.get('num_train_epochs') or rec['args'].get('num_train_epochs') or 1) if call == ev['printed_call'] else k['epochs_seen']
-    bs = int(hp.get('per_device_train_batch_size') or rec['args'].get('per_device_train_batch_size') or 8)
+def _call_setup(c:Card, rec:dict, ev:dict, call:int, user:dict) -> dict:
+    "The call to infer: its rows, epochs (the user's -p, the printed ones for the last call, the log's for an earlier one), fit()'s t_total."
+    k, hp, args = ev['calls'][call - 1], c.hyperparameters, (user.get('args') or {})
+    epochs = int(args.get('num_train_epochs') or (hp.get('num_train_epochs') or rec['args'].get('num_train_epochs') or 1 if call == ev['printed_call'] else k['epochs_seen']))
+    bs = int(args.get('per_device_train_batch_size') or hp.get('per_device_train_batch_size') or rec['args'].get('per_device_train_batch_size') or 8)
     sizes = {t['name']: t.get('limit') or (d.get('size') or 1) for t, d in zip(rec['train'], c.datasets or [{}] * len(rec['train']))}
     return dict(call=k, epochs=epochs, batch_size=bs, t_total=fit_t_total(sizes, bs, epochs))
 
 # %% ../nbs/15_infer.ipynb #1a43e2c1
-def _objective(base:Path, profile:str, setup:dict, rows:list, sp:dict, out:Path, seed:int, cache:dict, spent:dict, device, overrides:dict):
-    "The Optuna objective: train the trial's reading as far as `rows` and return its score (pruned: TrialPruned)."
+def trial_recipe(ctx:dict, # the inference's context: base (recipe file), profile, setup, rows, user (-p overrides)
+                 settings:dict) -> Recipe:
+    "The recipe a trial of `settings` trains: the reading's overrides with the user's held over them."
+    ov = held(reading_overrides(settings, ctx['setup']['call'], ctx['setup']['epochs'], ctx['rows'][-1]['step']), ctx['user'])
+    return load_recipe(str(ctx['base']), ctx['profile'], overrides=ov)
+
+def _trial(ctx:dict, settings:dict, name:str, out:Path, seed:int, scorer:RowScorer) -> tuple:
+    "Train one reading into `out`, printing one line as it ends: (steps, the rows' errors)."
+    t0 = time.time()
+    steps = trial_run(trial_recipe(ctx, settings), out, seed, scorer, ctx['cache'], ctx['device'])
+    errs = row_errors(ctx['rows'], scorer.run)
+    print(f"{out.name} ({name}: {_fmt_settings(settings)}, seed {seed}): {steps} steps, {time.time() - t0:.0f} s, "
+          + ('pruned' if scorer.pruned else f'score {fit_score(errs):.4f}'), file=sys.stderr, flush=True)
+    return steps, errs
+
+def _objective(ctx:dict, sp:dict, seed:int, spent:dict):
+    "The Optuna objective: train the trial's reading as far as the rows and return its score (pruned: TrialPruned)."
     import optuna
     def objective(trial):
-        s = suggest(trial, sp)
-        ov = _merge(overrides, reading_overrides(s, setup['call'], setup['epochs'], rows[-1]['step']))
-        sc = RowScorer(rows, trial)
-        t0 = time.time()
-        steps = trial_run(load_recipe(str(base), profile, overrides=ov), out/f'trial-{trial.number}', seed, sc, cache, device)
+        s, t0, sc = suggest(trial, sp, ctx['fixed']), time.time(), RowScorer(ctx['rows'], trial)
+        steps, errs = _trial(ctx, s, trial.user_attrs.get('name') or 'search', ctx['out']/f'trial-{trial.number}', seed, sc)
         spent['steps'] += steps
-        errs = row_errors(rows, sc.run)
-        trial.set_user_attr('settings', s); trial.set_user_attr('steps', steps); trial.set_user_attr('seconds', round(time.time() - t0, 1))
-        trial.set_user_attr('errors', errs)
-        name = trial.user_attrs.get('name') or 'search'
-        print(f"trial {trial.number} ({name}: {_fmt_settings(s)}): {steps} steps, {time.time() - t0:.0f} s, "
-              + ('pruned' if sc.pruned else f'score {fit_score(errs):.4f}'), file=sys.stderr, flush=True)
+        for k, v in dict(settings=s, steps=steps, seconds=round(time.time() - t0, 1), errors=errs).items(): trial.set_user_attr(k, v)
         if sc.pruned: raise optuna.TrialPruned()
         return fit_score(errs)
     return objective
 
-def _merge(a:dict, b:dict) -> dict:
-    "`b` deep-merged over `a`."
-    out = copy.deepcopy(a)
-    for k, v in b.items(): out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
-    return out
-
 # %% ../nbs/15_infer.ipynb #3e73b191
-def search(base:Path, profile:str, setup:dict, rows:list, named:list, out:Path, budget:int, seed:int, device=None, overrides:dict|None=None) -> tuple:
-    "Optuna's study over the readings (the named ones enqueued first, then TPE's) while the steps trained stay under `budget`: (study, steps trained, the cached data)."
+def search(ctx:dict, # `trial_recipe`'s context, with out (the trials' folder), cache, device, fixed (`fixed_settings`)
+           named:list, budget:int, seed:int) -> tuple:
+    "Optuna's study over the readings (the named ones enqueued first, then TPE's) while the steps trained stay under `budget`: (study, steps trained)."
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction='minimize', sampler=optuna.samplers.TPESampler(seed=seed),
                                 pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=2, reduction_factor=2))
-    for x in named: study.enqueue_trial(as_params(x['settings']), user_attrs={'name': x['name'], 'why': x['why']})
-    cache, spent = {}, {'steps': 0}
-    obj = _objective(base, profile, setup, rows, space(named, setup['t_total']), out, seed, cache, spent, device, overrides or {})
+    for x in named: study.enqueue_trial(as_params(x['settings'], ctx['fixed']), user_attrs={'name': x['name'], 'why': x['why']})
+    spent = {'steps': 0}
+    obj = _objective(ctx, space(named, ctx['setup']['t_total']), seed, spent)
     while spent['steps'] < budget: study.optimize(obj, n_trials=1)
-    return study, spent['steps'], cache
+    return study, spent['steps']
 
 def _ranked(study) -> list:
-    "The completed trials, best first, one a reading (the first of equal settings)."
+    "The completed trials, best first by the search's score, one a reading (the first of equal settings)."
     import optuna
     done = sorted([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE], key=lambda t: t.value)
     out, seen = [], set()
@@ -308,28 +345,66 @@ def _ranked(study) -> list:
     return out
 
 # %% ../nbs/15_infer.ipynb #5939f53a
-def rerun_seeds(base:Path, profile:str, setup:dict, rows:list, readings:list, out:Path, seeds:list, cache:dict, device=None, overrides:dict|None=None) -> int:
-    "Each reading trained again with each of `seeds` (all rows); its scores, mean and range filled in (the caller ranks by the mean); the steps trained."
+def rerun_seeds(ctx:dict, readings:list, seeds:list) -> int:
+    "Each reading trained again with each of `seeds` (all rows): its tolerance scores (`fit_score`) and errors a seed filled in; the steps trained."
     steps = 0
     for i, x in enumerate(readings):
         for s in seeds:
-            sc = RowScorer(rows)
-            ov = _merge(overrides or {}, reading_overrides(x['settings'], setup['call'], setup['epochs'], rows[-1]['step']))
-            steps += trial_run(load_recipe(str(base), profile, overrides=ov), out/f'seed-{i}-{s}', s, sc, cache, device)
-            errs = row_errors(rows, sc.run)
+            n, errs = _trial(ctx, x['settings'], x['name'], ctx['out']/f'seed-{i}-{s}', s, RowScorer(ctx['rows']))
+            steps += n
             x['scores'].append(fit_score(errs)); x.setdefault('seed_errors', {})[s] = errs
-    for x in readings: x.update(mean=sum(x['scores']) / len(x['scores']), low=min(x['scores']), high=max(x['scores']))
     return steps
 
-def verdict(readings:list) -> dict:
-    "Whether the best reading fits better than the next beyond seed noise: its worst seed's score below the next's best seed's."
-    if len(readings) < 2: return dict(settled=False, why='only one reading was scored over seeds')
+def deviation(e:dict) -> float|None:
+    "A row's signed deviation of the run from the card (`row_errors` item): relative for a loss row, absolute for an evaluation; None where the run has no value."
+    if e['run'] is None: return None
+    return (e['run'] - e['card']) / abs(e['card']) if e['kind'] == 'loss' else e['run'] - e['card']
+
+def runs_of(x:dict) -> list:
+    "A reading's runs as their row errors: the search's, then each seed rerun's."
+    return [x['errors'], *(x.get('seed_errors') or {}).values()]
+
+def seed_noise(readings:list) -> dict:
+    "Each row's seed spread: the standard deviation of a run's deviation there over a reading's seeds, pooled over the readings rerun over seeds (ddof 1); (step, column) → spread."
+    ss, dof = {}, {}
+    for x in readings:
+        runs = runs_of(x)
+        for i, e in enumerate(runs[0] if len(runs) > 1 else []):
+            d = [deviation(r[i]) for r in runs]
+            if None in d: continue
+            k = (e['step'], e['column'])
+            ss[k], dof[k] = ss.get(k, 0.0) + float(np.var(d, ddof=1)) * (len(d) - 1), dof.get(k, 0) + len(d) - 1
+    return {k: math.sqrt(ss[k] / dof[k]) for k in ss}
+
+# %% ../nbs/15_infer.ipynb #c0a1f005
+PRINTED, ALPHA = 1e-4, 0.05  # a row's spread is at least a card's printed precision (relative to the loss for a loss row); the level that rejects a reading
+
+def seed_scaled(x:dict, # a reading (`runs_of`: its runs' row errors)
+                noise:dict, # `seed_noise`
+               ) -> dict:
+    "The reading's fit in seed spreads: z a row (mean deviation over spread × √(1 + 1/n)), chi2 their squares' sum, p (scipy's χ², a degree a row); a row a run missed: chi2 inf."
+    runs, z = runs_of(x), []
+    for i, e in enumerate(runs[0]):
+        d = [deviation(r[i]) for r in runs]
+        if None in d: z.append(None); continue
+        s = max(noise.get((e['step'], e['column']), 0.0), PRINTED / abs(e['card']) if e['kind'] == 'loss' else PRINTED)
+        z.append(round(float(np.mean(d)) / (s * math.sqrt(1 + 1 / len(d))), 4))
+    chi2 = math.inf if None in z or not z else round(float(sum(v * v for v in z)), 4)
+    return dict(z=z, chi2=chi2, p=0.0 if chi2 == math.inf else float(stats.chi2.sf(chi2, len(z))), n=len(runs))
+
+def ranking_verdict(readings:list, # ranked by chi2 (`seed_scaled` filled in)
+            noise:dict) -> dict:
+    "Whether the first reading fits better than the next beyond seed noise (the card's rows reject the next, p < ALPHA, and not the first), and which readings the rows do not reject."
+    if not noise: return dict(settled=False, why='the seed noise was not measured (one seed a reading): no reading can be said to fit better')
+    if len(readings) < 2: return dict(settled=False, why='only one reading was scored')
     a, b = readings[:2]
-    settled = a['high'] < b['low']
-    return dict(settled=settled, best=a['name'], next=b['name'], gap=round(b['mean'] - a['mean'], 6),
-                noise=round(max(a['high'] - a['low'], b['high'] - b['low']), 6),
-                why=(f"{a['name']} (mean {a['mean']:.4f}, seeds {a['low']:.4f}-{a['high']:.4f}) fits better than {b['name']} (mean {b['mean']:.4f}, "
-                     f"seeds {b['low']:.4f}-{b['high']:.4f})" + ('' if settled else ': not beyond seed noise (their seed ranges overlap)')))
+    settled = b['p'] < ALPHA <= a['p']
+    tail = (": the card's rows reject the second, not the first" if settled else ': neither reproduces the card within seed noise' if a['p'] < ALPHA
+            else ': not beyond seed noise (the rows reject neither)')
+    ok = [x['name'] for x in readings if x['p'] >= ALPHA]
+    return dict(settled=settled, best=a['name'], next=b['name'], chi2=(a['chi2'], b['chi2']), p=(round(a['p'], 6), round(b['p'], 6)), consistent=ok,
+                why=f"{a['name']} (χ² {a['chi2']:.1f}, p {a['p']:.3g}, {a['n']} seeds) fits better than {b['name']} (χ² {b['chi2']:.1f}, p {b['p']:.3g}, {b['n']} seeds)" + tail
+                    + f"; {len(readings) - len(ok)} of {len(readings)} readings rejected (p < {ALPHA}), consistent with the rows: {', '.join(ok) or 'none'}")
 
 # %% ../nbs/15_infer.ipynb #0d566a98
 def plot_readings(rows:list, # the card rows scored
@@ -343,7 +418,7 @@ def plot_readings(rows:list, # the card rows scored
         card = [(e['step'], e['card']) for e in readings[0]['errors'] if e['kind'] == kind] if readings else []
         for x in readings:
             pts = [(e['step'], e['run']) for e in x['errors'] if e['kind'] == kind and e['run'] is not None]
-            if pts: ax.plot(*zip(*pts), marker='.', label=f"{x['name']} ({x.get('mean', x['scores'][0]):.4f})")
+            if pts: ax.plot(*zip(*pts), marker='.', label=f"{x['name']} (χ² {x['chi2']:.1f})")
         if card: ax.plot(*zip(*card), 'ko', label='the card', zorder=5)
         ax.set_xlabel('step'); ax.set_ylabel(label)
     for ax in axes:
@@ -352,17 +427,24 @@ def plot_readings(rows:list, # the card rows scored
     return _save(fig, path)
 
 # %% ../nbs/15_infer.ipynb #44c671c3
-def _inferred_recipe(rec:dict, setup:dict, best:dict, ranked:list, v:dict, card:str) -> dict:
-    "The recipe with the supported reading as its optimizer and `inferred_from` (card, call, rows, scores, verdict)."
-    out = copy.deepcopy(rec)
+def _inferred_recipe(rec:dict, res:dict) -> dict:
+    "The recipe with the supported reading as its optimizer and `inferred_from` (card, call, rows, scores, verdict, what the user held)."
+    out, best, v = copy.deepcopy(rec), res['readings'][0], res['verdict']
     out['optimizer'] = dict(builder='fit', st_version='3.0.1', **best['settings'], inferred_from=dict(
-        card=card, call=setup['call']['call'], reading=best['name'], why=best['why'], settled=v['settled'], verdict=v['why'],
-        score=round(best['mean'], 6), seeds=[round(s, 6) for s in best['scores']],
-        rows=[{k: e[k] for k in ('step', 'kind', 'column', 'card', 'run', 'error', 'scaled')} for e in best['errors']],
-        others=[dict(reading=x['name'], **x['settings'], score=round(x['mean'], 6)) for x in ranked[1:]]))
-    out.setdefault('args', {})['num_train_epochs'] = setup['epochs']
-    out.setdefault('notes', []).append(f"optimizer inferred from the card's log (call {setup['call']['call']}): {best['name']}; {v['why']}")
+        card=Path(res['card']).name, call=res['call'], reading=best['name'], why=best['why'], settled=v['settled'], verdict=v['why'],
+        score=best['chi2'], p=round(best['p'], 6), seeds=best['n'], held=[f'{k} = {x!r}' for k, x in res['held']],
+        rows=[{k: e[k] for k in ('step', 'kind', 'column', 'card', 'run', 'error')} | dict(z=z) for e, z in zip(best['errors'], best['z'])],
+        others=[dict(reading=x['name'], **x['settings'], score=x['chi2'], p=round(x['p'], 6)) for x in res['readings'][1:]]))
+    out.setdefault('args', {})['num_train_epochs'] = res['epochs']
+    out.setdefault('notes', []).append(f"optimizer inferred from the card's log (call {res['call']}): {best['name']}; {v['why']}")
     return out
+
+def _rank(ranked:list) -> tuple:
+    "The readings scored in seed spreads (`seed_scaled`) and ranked by χ²: (readings, verdict)."
+    noise = seed_noise(ranked)
+    for x in ranked: x.update(seed_scaled(x, noise), mean=float(np.mean(x['scores'])), low=min(x['scores']), high=max(x['scores']))
+    ranked = sorted(ranked, key=lambda x: x['chi2'])
+    return ranked, ranking_verdict(ranked, noise)
 
 def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with its published card
           out:str|Path, # folder of the trials' runs (their log.csv) and the plot
@@ -370,47 +452,49 @@ def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with it
           seeds:int=3, top:int=2, until:int|None=None, # seeds each of the `top` readings runs; the last step of the first call scored
           seed:int=42, files:list|None=None, overrides:dict|None=None, device:str|None=None) -> dict:
     "Infer the hidden fit() arguments of `src`'s card from its log: segmentation, readings ranked over seeds, verdict, cost, the recipe with the reading."
-    t0, out = time.time(), Path(out)
+    t0, out, user = time.time(), Path(out), overrides or {}
     c = card_of(src)
     ev = evidence(c)  # cannot tell: at once, before anything is built
-    res = dict(card=str(src), writer=ev['writer'], st_version=ev['st_version'], printed_call=ev['printed_call'],
+    res = dict(card=str(src), writer=ev['writer'], st_version=ev['st_version'], printed_call=ev['printed_call'], held=_dotted(user),
                calls=[{k: v for k, v in x.items() if k != 'rows'} | dict(rows=len(x['rows'])) for x in ev['calls']])
     if not ev['hidden']: return res | dict(hidden=False, why=f"written by {ev['writer']}: the printed hyperparameters are what trained it")
     rec, res['recipe_from'] = base_recipe(src, c, files)
     call = 1  # a later call starts from the model the earlier ones trained, which the card does not hold
-    setup = _call_setup(c, rec, ev, call)
+    setup = _call_setup(c, rec, ev, call, user)
     rows = [x for x in setup['call']['rows'] if until is None or x['step'] <= until]
     if not rows: raise CannotTell(f'cannot tell: call {call} has no row at or before step {until}')
     out.mkdir(parents=True, exist_ok=True)
-    base = out/'base-recipe.yaml'; write_atomic(base, yaml.safe_dump(rec, sort_keys=False, allow_unicode=True))
-    named = candidates(c, setup['t_total'])
-    study, steps, cache = search(base, profile, setup, rows, named, out, budget, seed, device, overrides)
+    ctx = dict(base=write_atomic(out/'base-recipe.yaml', yaml.safe_dump(rec, sort_keys=False, allow_unicode=True)), profile=profile, setup=setup, rows=rows,
+               user=user, fixed=fixed_settings(user), out=out, cache={}, device=device)
+    named = candidates(c, setup['t_total'], fixed=ctx['fixed'])
+    check_recipe(trial_recipe(ctx, named[0]['settings']))  # a bad recipe or -p key: refused, naming it, before any trial trains
+    study, steps = search(ctx, named, budget, seed)
     ranked = _ranked(study)
-    steps += rerun_seeds(base, profile, setup, rows, ranked[:top], out, [seed + i for i in range(1, seeds)], cache, device, overrides)
-    ranked[:top] = sorted(ranked[:top], key=lambda x: x['mean'])  # the seeds' means rank the readings rerun
-    for x in ranked[top:]: x.update(mean=x['scores'][0], low=x['scores'][0], high=x['scores'][0])
-    v = verdict(ranked[:top])
+    steps += rerun_seeds(ctx, ranked[:top], [seed + i for i in range(1, seeds)])
+    ranked, v = _rank(ranked)
     plot_readings(rows, ranked[:6], f"{Path(str(src)).name}: call {call}, readings through the card's rows", out/'readings.png')
     import optuna
-    states = [t.state for t in study.trials]
-    S = optuna.trial.TrialState
-    return res | dict(hidden=True, call=call, epochs=setup['epochs'], batch_size=setup['batch_size'], t_total=setup['t_total'], rows=len(rows),
-                      readings=ranked, verdict=v, trials=sum(x in (S.COMPLETE, S.PRUNED) for x in states), pruned=states.count(S.PRUNED),
-                      untried=[t.user_attrs.get('name') for t in study.trials if t.state == S.WAITING], steps=steps, seconds=round(time.time() - t0, 1),
-                      plot=str(out/'readings.png'), recipe=_inferred_recipe(rec, setup, ranked[0], ranked, v, Path(str(src)).name))
+    states, S = [t.state for t in study.trials], optuna.trial.TrialState
+    res |= dict(hidden=True, call=call, epochs=setup['epochs'], batch_size=setup['batch_size'], t_total=setup['t_total'], rows=len(rows), fixed=ctx['fixed'],
+                readings=ranked, verdict=v, trials=sum(x in (S.COMPLETE, S.PRUNED) for x in states), pruned=states.count(S.PRUNED),
+                untried=[t.user_attrs.get('name') for t in study.trials if t.state == S.WAITING], steps=steps, seconds=round(time.time() - t0, 1), plot=str(out/'readings.png'))
+    return res | dict(recipe=_inferred_recipe(rec, res))
 
 # %% ../nbs/15_infer.ipynb #2c579dc3
 def infer_text(res:dict) -> str:
-    "`infer`'s result as the CLI prints it: the log's calls, the readings ranked with their seed ranges, the verdict, the cost."
+    "`infer`'s result as the CLI prints it: the log's calls, what -p held, the readings ranked in seed spreads, the verdict, the cost."
     calls = '; '.join(f"call {x['call']}: {x['rows']} rows to step {x['last_step']:,} (epoch {x['last_epoch']}), {x['steps_per_epoch']} steps an epoch" for x in res['calls'])
     lines = [f"card: {res['card']} (written by {res['writer']}, sentence-transformers {res['st_version']})",
              f"log: {len(res['calls'])} fit() call(s): {calls}; the printed hyperparameters are call {res['printed_call']}'s"]
     if not res['hidden']: return '\n'.join(lines + [f"nothing hidden: {res['why']}"])
     lines.append(f"inferring call {res['call']}: {res['epochs']} epoch(s), batch {res['batch_size']}, fit()'s t_total {res['t_total']:,}; {res['rows']} rows scored")
-    lines.append('readings, best first (row error in tolerances: 5% for a loss row, 0.003 for an evaluation; loss and evaluations each half; [seed range]):')
+    if res['held']: lines.append('held as given (-p; never replaced by a reading' + (f", {', '.join(res['fixed'])} not searched" if res['fixed'] else '') + '): '
+                                 + ', '.join(f'{k} = {v!r}' for k, v in res['held']))
+    lines.append("readings, best first (χ²: each row's deviation in its seed spread, squared and summed; p: the chance of the card's rows under the reading; "
+                 "[row error in tolerances, 5% a loss row, 0.003 an evaluation, over the seeds]):")
     for i, x in enumerate(res['readings']):
-        n = len(x['scores'])
-        lines.append(f"  {i + 1}. {x['name']}: {_fmt_settings(x['settings'])}: {x['mean']:.4f}" + (f" [{x['low']:.4f}-{x['high']:.4f}, {n} seeds]" if n > 1 else ' (1 seed)'))
+        lines.append(f"  {i + 1}. {x['name']}: {_fmt_settings(x['settings'])}: χ² {x['chi2']:.2f} over {len(x['z'])} rows, p {x['p']:.3g}, {x['n']} seed(s)"
+                     + f" [{x['low']:.4f}-{x['high']:.4f}]")
     lines.append(f"verdict: {res['verdict']['why']}")
     if res['untried']: lines.append(f"not tried within the budget: {', '.join(map(str, res['untried']))}")
     lines.append(f"cost: {res['trials']} trials ({res['pruned']} pruned), {res['steps']:,} training steps, {res['seconds']:,} s; plot {res['plot']}")
