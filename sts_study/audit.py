@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv, math, re
 from pathlib import Path
 from .card import Card, CardError, parse_card, log_values, logged_steps, card_provenance, card_text, typed
+from .settings import write_atomic
 from .tables import md_table
 from .losses import loss_target, label_problems
 from .schedule import FIT_DEFAULTS, epoch_plan, batches
@@ -105,7 +106,7 @@ def hidden_line(c:Card, # a fit()-written card
                ) -> tuple:
     "('inferred' or 'cannot tell', the sentence): what the card's log says of fit()'s hidden arguments."
     if inferred: return 'inferred', (f"hidden fit() arguments: inferred {inferred['reading']} from call {inferred['call']} of the log "
-                                     f"(score {inferred['score']:.3f} in row tolerances; {'settled beyond seed noise' if inferred.get('settled') else 'not settled beyond seed noise'})")
+                                     f"(χ² {inferred['score']:.1f} in seed spreads" + (f", p {inferred['p']:.3g}" if inferred.get('p') is not None else '') + f"; {'settled beyond seed noise' if inferred.get('settled') else 'not settled beyond seed noise'})")
     from sts_study.infer import evidence, CannotTell  # (its log reading sits beside the trials, which load the engine: only here)
     try: ev = evidence(c)
     except CannotTell as e: return 'cannot tell', f"hidden fit() arguments: {e}"
@@ -547,4 +548,4 @@ def write_audit_doc(paths:list, # card files, in the table's order
                     path:Path|str, # where to write (the repository's docs/audit.md)
                    ) -> Path:
     "Write `audit_doc(paths)` to `path`."
-    p = Path(path); p.write_text(audit_doc(paths), encoding='utf-8'); return p
+    return write_atomic(Path(path), audit_doc(paths))

@@ -231,11 +231,6 @@ def collect_runs(root:Path|str, profile:str|None=None) -> list:
     return out
 
 # %% ../nbs/10_runs.ipynb #ru000015
-def _json(p:Path) -> dict:
-    d = json.loads(p.read_text(encoding='utf-8'))
-    if not isinstance(d, dict): raise ValueError('not a JSON object')
-    return d
-
 def _run_row(f:Path) -> dict:
     "One run folder's row; raises naming the file that is malformed."
     p, file = read_params(f), 'STATUS'

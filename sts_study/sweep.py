@@ -13,7 +13,8 @@ from pathlib import Path
 import yaml
 from .settings import get_settings, PROFILES
 from .tables import format_table
-from .recipe import RecipeError, load_recipe, check_recipe, load_yaml, unknown_keys, _near
+from .recipe import RecipeError, load_recipe, check_recipe, load_yaml, unknown_keys
+from .tables import near as _near
 from .runs import read_params, parse_overrides, get_status, status_detail, run_process, set_status, list_runs
 from .reproduce import progress_line
 

@@ -50,7 +50,7 @@ def test_known_cards_segment_and_hold_their_answer(name):
     "Each shipped card's log splits into its fit() calls; its true reading is among the named candidates, with the settings it was written with."
     from sts_study.card import read_card
     from sts_study.infer import evidence, candidates
-    from sts_study.train import fit_t_total
+    from sts_study.schedule import fit_t_total
     truth, printed, n, version = KNOWN[name]
     ev = evidence(read_card(DATA/name))
     assert (ev['writer'], ev['st_version'], len(ev['calls']), ev['printed_call']) == ('fit', version, n, printed)
