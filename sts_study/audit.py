@@ -8,7 +8,8 @@ dev, whether its log stops early, whether it evaluated on training rows, and wha
 from __future__ import annotations
 import csv, math, re
 from pathlib import Path
-from .card import Card, CardError, parse_card, log_values, logged_steps, card_provenance, card_text, typed
+from .card import (Card, CardError, CannotTell, parse_card, log_values, logged_steps, log_rows, segment_calls, log_evidence,
+                             card_provenance, card_text, typed)
 from .settings import write_atomic
 from .tables import md_table
 from .losses import loss_target, label_problems
@@ -107,8 +108,7 @@ def hidden_line(c:Card, # a fit()-written card
     "('inferred' or 'cannot tell', the sentence): what the card's log says of fit()'s hidden arguments."
     if inferred: return 'inferred', (f"hidden fit() arguments: inferred {inferred['reading']} from call {inferred['call']} of the log "
                                      f"(χ² {inferred['score']:.1f} in seed spreads" + (f", p {inferred['p']:.3g}" if inferred.get('p') is not None else '') + f"; {'settled beyond seed noise' if inferred.get('settled') else 'not settled beyond seed noise'})")
-    from sts_study.infer import evidence, CannotTell  # (its log reading sits beside the trials, which load the engine: only here)
-    try: ev = evidence(c)
+    try: ev = log_evidence(c)
     except CannotTell as e: return 'cannot tell', f"hidden fit() arguments: {e}"
     return 'cannot tell', (f"hidden fit() arguments: cannot tell from the card alone: its log has {ev['loss_rows']} loss and {ev['eval_rows']} evaluation rows in "
                            f"{len(ev['calls'])} fit() call(s) to test readings against (`sts-study recipe infer`, with the card's base model and data)")
@@ -286,18 +286,11 @@ def check_consumption(c:Card) -> dict:
 
 # %% ../nbs/16_audit.ipynb #au000026
 def _eval_series(c:Card, e:dict) -> list:
-    "(step, value, printed row, run) of each logged evaluation of `e` (its `dataset_metric` column); `run` counts restarts of the log's steps."
-    cols = c.training_logs.get('columns') or []
+    "(step, value, printed row, run) of each logged evaluation of `e` (its `dataset_metric` column); `run` counts the fit() calls before it (`card.segment_calls`)."
     col = f"{e['dataset']}_{e['bold']}"
-    if col not in cols: return []
-    ci, vals = cols.index(col), log_values(c)
-    out, run, prev = [], 0, None
-    for i, s in logged_steps(c):
-        r = vals[i]
-        if prev is not None and s < prev: run += 1
-        prev = s
-        if isinstance(r[ci], (int, float)) and not isinstance(r[ci], bool) and r[ci] == r[ci]: out.append((s, r[ci], c.training_logs['rows'][i], run))
-    return out
+    if col not in (c.training_logs.get('columns') or []): return []
+    return [(x['step'], v, c.training_logs['rows'][x['row']], k['call'] - 1) for k in segment_calls(log_rows(c)) for x in k['rows']
+            if (v := x['evals'].get(col)) is not None and v == v]
 
 def _selection_one(c:Card, e:dict, x:dict|None) -> tuple:
     "(verdict, summary, evidence, lines, values) of one reported evaluation against its logged values."

@@ -5,7 +5,7 @@ the same layout (plus a Reproduction section), and diff two cards."""
 
 # %% ../nbs/08_card.ipynb #999f8d98
 from __future__ import annotations
-import ast, json, re
+import ast, json, math, re
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import yaml
@@ -17,7 +17,7 @@ from .recipe import BoundedLoader, AliasBomb
 # %% auto #0
 __all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'card_text', 'read_card', 'card_provenance',
            'Block', 'one_line', 'fenced', 'render_card', 'card_diff', 'published_metrics', 'logged_steps',
-           'published_step', 'loss_log']
+           'published_step', 'loss_log', 'CannotTell', 'log_rows', 'segment_calls', 'log_evidence']
 
 # %% ../nbs/08_card.ipynb #efe72d17
 class CardError(ValueError):
@@ -342,3 +342,52 @@ def loss_log(c:Card) -> list:
     l, e = cols.index('Training Loss'), cols.index('Epoch') if 'Epoch' in cols else None
     return [(int(s), None if e is None else rows[i][e], float(rows[i][l])) for i, s in logged_steps(c) if len(rows[i]) > l and isinstance(rows[i][l], (int, float))]
 
+
+# %% ../nbs/08_card.ipynb #1461ce8c
+class CannotTell(ValueError):
+    "A card whose log cannot tell its hidden fit() arguments; the message names what is missing."
+
+def log_rows(c:Card) -> list:
+    "The card's training-log rows whose Step is a number, as dicts: row (its index in the log), step, epoch, loss (None where '-'), evals {column: value}."
+    cols, vals = c.training_logs.get('columns') or [], log_values(c)
+    ev = [k for k in cols if k not in ('Epoch', 'Step', 'Training Loss', 'Validation Loss')]
+    num = lambda v: v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    out = []
+    for i, s in logged_steps(c):
+        if isinstance(s, bool): continue
+        d = dict(zip(cols, vals[i]))
+        out.append(dict(row=i, step=int(s), epoch=num(d.get('Epoch')), loss=num(d.get('Training Loss')),
+                        evals={k: d[k] for k in ev if num(d.get(k)) is not None}))
+    return out
+
+def segment_calls(rows:list, # `log_rows`
+                 ) -> list:
+    "The rows split into fit() calls where the epoch (or step) column goes back: each call's rows, last step and epoch, steps an epoch, epochs its rows reach."
+    groups, cur = [], []
+    for x in rows:
+        back = cur and (x['step'] < cur[-1]['step'] or (x['epoch'] is not None and cur[-1]['epoch'] is not None and x['epoch'] < cur[-1]['epoch']))
+        if back: groups.append(cur); cur = []
+        cur.append(x)
+    if cur: groups.append(cur)
+    out = []
+    for i, rs in enumerate(groups):
+        per = sorted(x['step'] / x['epoch'] for x in rs if x['epoch'])
+        last = rs[-1]
+        spe = round(per[len(per) // 2]) if per else None
+        out.append(dict(call=i + 1, rows=rs, last_step=last['step'], last_epoch=last['epoch'], steps_per_epoch=spe,  # a step past an epoch's end is that epoch
+                        epochs_seen=math.ceil(last['epoch'] - 2 / (spe or 1000)) if last['epoch'] else None))
+    return out
+
+# %% ../nbs/08_card.ipynb #83b95a36
+def log_evidence(c:Card, # a parsed card
+                ) -> dict:
+    "The card's log as evidence: writer, fit() calls, the call the printed hyperparameters belong to (the last), whether fit() hid its arguments; CannotTell naming what is missing."
+    prov, cols = card_provenance(c), c.training_logs.get('columns') or []
+    if not cols: raise CannotTell("cannot tell: the card has no training log (no 'Training Logs' table): no loss or evaluation row to score a reading against")
+    if 'Step' not in cols: raise CannotTell(f"cannot tell: the training log has no Step column (columns: {', '.join(cols)}): its rows cannot be placed in a run")
+    rows = log_rows(c)
+    if not any(x['loss'] is not None or x['evals'] for x in rows):
+        raise CannotTell(f"cannot tell: the training log has no loss and no evaluation rows ({len(rows)} rows, columns {', '.join(cols)}, every value '-')")
+    calls = segment_calls(rows)
+    return dict(writer=prov['writer'], st_version=prov['st_version'], hidden=prov['writer'] == 'fit', calls=calls, printed_call=len(calls),
+                loss_rows=sum(x['loss'] is not None for x in rows), eval_rows=sum(bool(x['evals']) for x in rows))

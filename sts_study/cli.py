@@ -381,7 +381,8 @@ def cmd_recipe_infer(args):
     "Infer a fit()-written card's hidden fit() arguments from its log; print the ranking (or JSON), write the recipe with the reading (-o)."
     import tempfile, yaml
     from pathlib import Path
-    from sts_study.infer import infer, infer_text, CannotTell
+    from sts_study.infer import infer, infer_text
+    from sts_study.card import CannotTell
     from sts_study.runs import parse_overrides
     from sts_study.settings import write_atomic
     if not Path(args.card).exists(): print(f'sts-study: error: {args.card}: no such card or recipe', file=sys.stderr); raise SystemExit(2)

@@ -13,7 +13,7 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_utils import SaveStrategy
 from .settings import write_atomic
-from .card import Card, read_card, parse_card, log_values, card_provenance
+from .card import Card, CannotTell, read_card, log_evidence
 from .recipe import Recipe, load_recipe, check_recipe, load_yaml, _merge, _resolve_paths
 from .schedule import FIT_DEFAULTS, fit_t_total
 from .train import (build_train_data, build_model, build_losses, build_evaluation,
@@ -21,61 +21,11 @@ from .train import (build_train_data, build_model, build_losses, build_evaluatio
 from .from_card import recipe_from_card
 
 # %% auto #0
-__all__ = ['SCHEDULERS', 'HIDDEN', 'SEARCHED', 'PARAM', 'TOLERANCE', 'PRINTED', 'ALPHA', 'CannotTell', 'log_rows',
-           'segment_calls', 'evidence', 'fixed_settings', 'printed_reading', 'candidates', 'space', 'as_params',
-           'suggest', 'run_value', 'row_errors', 'fit_score', 'RowScorer', 'trial_run', 'intervals',
-           'reading_overrides', 'held', 'recipe_dict', 'card_of', 'base_recipe', 'trial_recipe', 'search',
-           'rerun_seeds', 'deviation', 'runs_of', 'seed_noise', 'seed_scaled', 'ranking_verdict', 'plot_readings',
-           'infer', 'infer_text']
-
-# %% ../nbs/15_infer.ipynb #1461ce8c
-class CannotTell(ValueError):
-    "A card whose log cannot tell its hidden fit() arguments; the message names what is missing."
-
-def log_rows(c:Card) -> list:
-    "The card's training-log rows as dicts: step, epoch, loss (None where '-'), evals {column: value}."
-    cols = c.training_logs.get('columns') or []
-    ev = [k for k in cols if k not in ('Epoch', 'Step', 'Training Loss', 'Validation Loss')]
-    num = lambda v: v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-    out = []
-    for r in log_values(c):
-        d = dict(zip(cols, r))
-        if num(d.get('Step')) is None: continue
-        out.append(dict(step=int(d['Step']), epoch=num(d.get('Epoch')), loss=num(d.get('Training Loss')),
-                        evals={k: d[k] for k in ev if num(d.get(k)) is not None}))
-    return out
-
-def segment_calls(rows:list, # `log_rows`
-                 ) -> list:
-    "The rows split into fit() calls where the epoch (or step) column goes back: each call's rows, last step and epoch, steps an epoch, epochs its rows reach."
-    groups, cur = [], []
-    for x in rows:
-        back = cur and (x['step'] < cur[-1]['step'] or (x['epoch'] is not None and cur[-1]['epoch'] is not None and x['epoch'] < cur[-1]['epoch']))
-        if back: groups.append(cur); cur = []
-        cur.append(x)
-    if cur: groups.append(cur)
-    out = []
-    for i, rs in enumerate(groups):
-        per = sorted(x['step'] / x['epoch'] for x in rs if x['epoch'])
-        last = rs[-1]
-        spe = round(per[len(per) // 2]) if per else None
-        out.append(dict(call=i + 1, rows=rs, last_step=last['step'], last_epoch=last['epoch'], steps_per_epoch=spe,  # a step past an epoch's end is that epoch
-                        epochs_seen=math.ceil(last['epoch'] - 2 / (spe or 1000)) if last['epoch'] else None))
-    return out
-
-# %% ../nbs/15_infer.ipynb #83b95a36
-def evidence(c:Card, # a parsed card
-            ) -> dict:
-    "The card's log as evidence: writer, fit() calls, the call the printed hyperparameters belong to (the last), whether fit() hid its arguments; CannotTell naming what is missing."
-    prov, cols = card_provenance(c), c.training_logs.get('columns') or []
-    if not cols: raise CannotTell("cannot tell: the card has no training log (no 'Training Logs' table): no loss or evaluation row to score a reading against")
-    if 'Step' not in cols: raise CannotTell(f"cannot tell: the training log has no Step column (columns: {', '.join(cols)}): its rows cannot be placed in a run")
-    rows = log_rows(c)
-    if not any(x['loss'] is not None or x['evals'] for x in rows):
-        raise CannotTell(f"cannot tell: the training log has no loss and no evaluation rows ({len(rows)} rows, columns {', '.join(cols)}, every value '-')")
-    calls = segment_calls(rows)
-    return dict(writer=prov['writer'], st_version=prov['st_version'], hidden=prov['writer'] == 'fit', calls=calls, printed_call=len(calls),
-                loss_rows=sum(x['loss'] is not None for x in rows), eval_rows=sum(bool(x['evals']) for x in rows))
+__all__ = ['SCHEDULERS', 'HIDDEN', 'SEARCHED', 'PARAM', 'TOLERANCE', 'PRINTED', 'ALPHA', 'fixed_settings', 'printed_reading',
+           'candidates', 'space', 'as_params', 'suggest', 'run_value', 'row_errors', 'fit_score', 'RowScorer',
+           'trial_run', 'intervals', 'reading_overrides', 'held', 'recipe_dict', 'card_of', 'base_recipe',
+           'trial_recipe', 'search', 'rerun_seeds', 'deviation', 'runs_of', 'seed_noise', 'seed_scaled',
+           'ranking_verdict', 'plot_readings', 'infer', 'infer_text']
 
 # %% ../nbs/15_infer.ipynb #6d08075c
 SCHEDULERS = {'linear': 'WarmupLinear', 'cosine': 'WarmupCosine', 'constant_with_warmup': 'WarmupConstant', 'constant': 'ConstantLR',
@@ -454,7 +404,7 @@ def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with it
     "Infer the hidden fit() arguments of `src`'s card from its log: segmentation, readings ranked over seeds, verdict, cost, the recipe with the reading."
     t0, out, user = time.time(), Path(out), overrides or {}
     c = card_of(src)
-    ev = evidence(c)  # cannot tell: at once, before anything is built
+    ev = log_evidence(c)  # cannot tell: at once, before anything is built
     res = dict(card=str(src), writer=ev['writer'], st_version=ev['st_version'], printed_call=ev['printed_call'], held=_dotted(user),
                calls=[{k: v for k, v in x.items() if k != 'rows'} | dict(rows=len(x['rows'])) for x in ev['calls']])
     if not ev['hidden']: return res | dict(hidden=False, why=f"written by {ev['writer']}: the printed hyperparameters are what trained it")

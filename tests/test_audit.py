@@ -46,3 +46,12 @@ def test_not_a_card(tmp_path):
     err = io.StringIO()  # the same through `main` in process: exit 2 with --json too
     with pytest.raises(SystemExit) as e, contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()): main(['card', 'audit', str(g), '--json'])
     assert e.value.code == 2 and 'post.md: not a sentence-transformers model card: no sentence-transformers tag' in err.getvalue()
+
+def test_auditing_a_fit_card_loads_no_engine():
+    "Auditing card K (fit() wrote it: its log is read for the hidden arguments, `card.log_evidence`) in a fresh interpreter loads neither infer nor torch nor transformers."
+    import os, subprocess, sys
+    code = ("import sys; from sts_study.audit import audit_card; audit_card(sys.argv[1]); "
+            "print([m for m in ('sts_study.infer', 'torch', 'transformers') if m in sys.modules])")
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(get_settings().root), *filter(None, [os.environ.get('PYTHONPATH')])])}
+    r = subprocess.run([sys.executable, '-c', code, str(K)], env=env, capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stdout.strip()) == (0, '[]'), r.stderr[-2000:]

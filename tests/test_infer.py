@@ -48,11 +48,11 @@ def test_trainer_card_hides_nothing(src):
 @pytest.mark.parametrize('name', [n for n in KNOWN if (DATA/n).exists()])
 def test_known_cards_segment_and_hold_their_answer(name):
     "Each shipped card's log splits into its fit() calls; its true reading is among the named candidates, with the settings it was written with."
-    from sts_study.card import read_card
-    from sts_study.infer import evidence, candidates
+    from sts_study.card import read_card, log_evidence
+    from sts_study.infer import candidates
     from sts_study.schedule import fit_t_total
     truth, printed, n, version = KNOWN[name]
-    ev = evidence(read_card(DATA/name))
+    ev = log_evidence(read_card(DATA/name))
     assert (ev['writer'], ev['st_version'], len(ev['calls']), ev['printed_call']) == ('fit', version, n, printed)
     assert [(k['steps_per_epoch'], k['epochs_seen']) for k in ev['calls']] == [(40, 2), (40, 1)][:n]  # 320 pairs, batch 8; 2 epochs (then 1)
     cs = {x['name']: x['settings'] for x in candidates(read_card(DATA/name), fit_t_total({'train': 320}, 8, 2))}
