@@ -15,27 +15,25 @@ from transformers.trainer_utils import SaveStrategy
 from .settings import write_atomic
 from .card import Card, CannotTell, read_card, log_evidence
 from .recipe import Recipe, load_recipe, check_recipe, load_yaml, _merge, _resolve_paths
-from .schedule import FIT_DEFAULTS, fit_t_total
+from .schedule import FIT_HIDDEN, TRAINER_SCHEDULERS, fit_settings, fit_t_total
 from .train import (build_train_data, build_model, build_losses, build_evaluation,
                              build_args, build_optimizers, build_trainer, train, resume_point, seed_everything, pick_device)
 from .from_card import recipe_from_card
 
 # %% auto #0
-__all__ = ['SCHEDULERS', 'HIDDEN', 'SEARCHED', 'PARAM', 'TOLERANCE', 'PRINTED', 'ALPHA', 'fixed_settings', 'printed_reading',
-           'candidates', 'space', 'as_params', 'suggest', 'run_value', 'row_errors', 'fit_score', 'RowScorer',
-           'trial_run', 'intervals', 'reading_overrides', 'held', 'recipe_dict', 'card_of', 'base_recipe',
-           'trial_recipe', 'search', 'rerun_seeds', 'deviation', 'runs_of', 'seed_noise', 'seed_scaled',
-           'ranking_verdict', 'plot_readings', 'infer', 'infer_text']
+__all__ = ['SEARCHED', 'PARAM', 'TOLERANCE', 'PRINTED', 'ALPHA', 'fixed_settings', 'printed_reading', 'candidates', 'space',
+           'as_params', 'suggest', 'run_value', 'row_errors', 'fit_score', 'RowScorer', 'trial_run', 'intervals',
+           'reading_overrides', 'held', 'recipe_dict', 'card_of', 'base_recipe', 'trial_recipe', 'search',
+           'rerun_seeds', 'deviation', 'runs_of', 'seed_noise', 'seed_scaled', 'ranking_verdict', 'plot_readings',
+           'infer', 'infer_text']
 
 # %% ../nbs/15_infer.ipynb #6d08075c
-SCHEDULERS = {'linear': 'WarmupLinear', 'cosine': 'WarmupCosine', 'constant_with_warmup': 'WarmupConstant', 'constant': 'ConstantLR',
-              'cosine_with_restarts': 'WarmupCosineWithHardRestarts'}  # the Trainer's lr_scheduler_type → fit()'s scheduler name
-HIDDEN = ('lr', 'weight_decay', 'scheduler', 'warmup_steps')  # fit()'s arguments a fit()-written card does not print
-
 def fixed_settings(user:dict) -> dict:
     "fit()'s hidden arguments the user fixed on the command line (-p optimizer.lr 1e-5): held in every reading, not searched."
     opt = user.get('optimizer') if isinstance(user.get('optimizer'), dict) else {}
-    return {k: opt[k] for k in HIDDEN if k in opt}
+    return {k: opt[k] for k in FIT_HIDDEN if k in opt}
+
+def _g(x:float) -> str: return format(x, 'g').replace('e-0', 'e-')  # 2e-5, as fit()'s signature writes it
 
 def _fmt_fixed(fixed:dict) -> str: return ', '.join(f'{k} {v}' for k, v in fixed.items())
 
@@ -45,7 +43,7 @@ def printed_reading(c:Card, t_total:int) -> dict:
     warm = hp.get('warmup_steps') or 0
     if not warm and hp.get('warmup_ratio'): warm = math.ceil(hp['warmup_ratio'] * t_total)
     return dict(lr=float(hp.get('learning_rate', 5e-5)), weight_decay=float(hp.get('weight_decay', 0.0)),
-                scheduler=SCHEDULERS.get(str(hp.get('lr_scheduler_type', 'linear')), 'WarmupLinear'), warmup_steps=int(warm))
+                scheduler=TRAINER_SCHEDULERS.get(str(hp.get('lr_scheduler_type', 'linear')), TRAINER_SCHEDULERS['linear']), warmup_steps=int(warm))
 
 def candidates(c:Card, # the card
                t_total:int, # fit()'s steps of the call (`schedule.fit_t_total`)
@@ -54,10 +52,10 @@ def candidates(c:Card, # the card
               ) -> list:
     "The named readings of fit()'s hidden arguments: its defaults, the library's example conventions, the printed values; each once."
     fixed = fixed or {}
-    d, p, ten = dict(FIT_DEFAULTS[st_version]), printed_reading(c, t_total), math.ceil(0.1 * t_total)
-    named = [("fit() defaults", d, f"fit()'s signature ({st_version}): lr 2e-5, weight decay 0.01, WarmupLinear, 10,000 warm-up steps"),
-             ('example: warm-up 10%', {**d, 'warmup_steps': ten}, f"the library's training examples: warm-up 10% of the run ({ten} of {t_total} steps), lr 2e-5"),
-             ('example: warm-up 100', {**d, 'warmup_steps': 100}, "the README's fit() example: warmup_steps=100, lr 2e-5"),
+    d, p, ten = fit_settings({'st_version': st_version}), printed_reading(c, t_total), math.ceil(0.1 * t_total)
+    named = [("fit() defaults", d, f"fit()'s signature ({st_version}): lr {_g(d['lr'])}, weight decay {_g(d['weight_decay'])}, {d['scheduler']}, {d['warmup_steps']:,} warm-up steps"),
+             ('example: warm-up 10%', {**d, 'warmup_steps': ten}, f"the library's training examples: warm-up 10% of the run ({ten} of {t_total} steps), lr {_g(d['lr'])}"),
+             ('example: warm-up 100', {**d, 'warmup_steps': 100}, f"the README's fit() example: warmup_steps=100, lr {_g(d['lr'])}"),
              ('as printed', p, "the card's printed hyperparameters (the Trainer's, which fit() did not use)"),
              ('printed lr, warm-up 10%', {**d, 'lr': p['lr'], 'warmup_steps': ten}, f"the printed learning rate {p['lr']:g} with the examples' 10% warm-up"),
              ('printed lr, warm-up 100', {**d, 'lr': p['lr'], 'warmup_steps': 100}, f"the printed learning rate {p['lr']:g} with the README's 100 warm-up steps")]
@@ -65,8 +63,8 @@ def candidates(c:Card, # the card
     held = f" (held by -p: {_fmt_fixed(fixed)})" if fixed else ''
     for name, s, why in named:
         s = {**s, **fixed}
-        if (key := tuple(s[k] for k in HIDDEN)) in seen: continue
-        seen.add(key); out.append(dict(name=name, settings={k: s[k] for k in HIDDEN}, why=why + held))
+        if (key := tuple(s[k] for k in FIT_HIDDEN)) in seen: continue
+        seen.add(key); out.append(dict(name=name, settings={k: s[k] for k in FIT_HIDDEN}, why=why + held))
     return out
 
 # %% ../nbs/15_infer.ipynb #96790832
@@ -77,9 +75,9 @@ def _fmt_settings(s:dict) -> str: return f"lr {s['lr']:.3g}, warm-up {s['warmup_
 def space(named:list, # `candidates`
           t_total:int) -> dict:
     "The search's bounds around the named readings: lr (log), warm-up (log; under 1 is none), weight decays, schedulers."
-    lrs = [x['settings']['lr'] for x in named]
-    return dict(lr=(float(f'{min(lrs) / 10:.3g}'), float(f'{max(lrs) * 10:.3g}')), warmup=(0.5, float(max(10000, 2 * t_total, *[x['settings']['warmup_steps'] for x in named]))),
-                weight_decay=sorted({0.0, 0.01, *[x['settings']['weight_decay'] for x in named]}),
+    lrs, fd = [x['settings']['lr'] for x in named], fit_settings({})  # fit()'s defaults bound the search too
+    return dict(lr=(float(f'{min(lrs) / 10:.3g}'), float(f'{max(lrs) * 10:.3g}')), warmup=(0.5, float(max(fd['warmup_steps'], 2 * t_total, *[x['settings']['warmup_steps'] for x in named]))),
+                weight_decay=sorted({0.0, fd['weight_decay'], *[x['settings']['weight_decay'] for x in named]}),
                 scheduler=list(dict.fromkeys([*SEARCHED, *[x['settings']['scheduler'] for x in named]])))
 
 PARAM = {'warmup_steps': 'warmup', 'lr': 'lr', 'weight_decay': 'weight_decay', 'scheduler': 'scheduler'}  # a hidden argument → its search parameter, in the order drawn
@@ -95,7 +93,7 @@ def suggest(trial, sp:dict, fixed:dict|None=None) -> dict:
                 lr=lambda: trial.suggest_float('lr', *sp['lr'], log=True), weight_decay=lambda: trial.suggest_categorical('weight_decay', sp['weight_decay']),
                 scheduler=lambda: trial.suggest_categorical('scheduler', sp['scheduler']))
     got = {k: (fixed or {})[k] if k in (fixed or {}) else draw[k]() for k in PARAM}
-    return {k: got[k] for k in HIDDEN}
+    return {k: got[k] for k in FIT_HIDDEN}
 
 # %% ../nbs/15_infer.ipynb #5844f72f
 def run_value(run:dict, # step → {'loss': ..., 'evals': {metric: value}} of a trial's run
@@ -181,7 +179,7 @@ def intervals(call:dict) -> tuple:
     ev = [x['step'] for x in call['rows'] if x['evals'] and not (per and x['step'] % per == 0)]
     return gap([x['step'] for x in call['rows'] if x['loss'] is not None]), gap(ev)
 
-def reading_overrides(settings:dict, # fit()'s hidden arguments (`HIDDEN`)
+def reading_overrides(settings:dict, # fit()'s hidden arguments (`FIT_HIDDEN`)
                       call:dict, epochs:int, stop:int, # the call, its epochs, the last step scored
                      ) -> dict:
     "Recipe overrides that train `settings` as fit() would in `call`, as far as `stop`."
@@ -288,7 +286,7 @@ def _ranked(study) -> list:
     done = sorted([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE], key=lambda t: t.value)
     out, seen = [], set()
     for t in done:
-        key = tuple(t.user_attrs['settings'][k] for k in HIDDEN)
+        key = tuple(t.user_attrs['settings'][k] for k in FIT_HIDDEN)
         if key in seen: continue
         seen.add(key); out.append(dict(name=t.user_attrs.get('name') or f'search #{t.number}', settings=t.user_attrs['settings'],
                                        why=t.user_attrs.get('why') or "Optuna's TPE around the named readings", scores=[t.value], errors=t.user_attrs['errors']))

@@ -393,7 +393,7 @@ def run_sizes(r:Recipe, data, made:list, stats:dict) -> tuple:
 
 def schedule(r:Recipe, sizes:dict) -> dict:
     "The run's steps, steps an epoch, warm-up, evaluation points and checkpoints, as the engine will make them."
-    from sts_study.schedule import compressed_plan, fit_t_total, FIT_DEFAULTS
+    from sts_study.schedule import compressed_plan, fit_t_total, fit_settings
     plan = compressed_plan(r, sizes)
     cr = whole_run_plan(r, plan['card_sizes'] if plan else sizes)
     steps, evals = (plan['steps'], plan['evals']) if plan else (cr['steps'], cr['evals'])
@@ -401,7 +401,7 @@ def schedule(r:Recipe, sizes:dict) -> dict:
     if r.stop.epochs: steps = min(steps, math.ceil(r.stop.epochs * cr['steps_per_epoch']))
     ta = training_args(r)
     o = r.optimizer
-    warm = ({**FIT_DEFAULTS[o.st_version or '3.0.1'], **o.fit_settings()}['warmup_steps'] if o.builder == 'fit' else
+    warm = (fit_settings(o.fit_settings())['warmup_steps'] if o.builder == 'fit' else
             ta.get('warmup_steps') or math.ceil((r.args.get('warmup_ratio') or 0) * steps))
     evals = [e for e in evals if e <= steps]
     saves = evals if plan else sorted(set(range(ta['eval_steps'], steps + 1, ta['eval_steps'])))

@@ -9,11 +9,14 @@ import math
 from .recipe import Recipe, training_args
 
 # %% auto #0
-__all__ = ['FIT_DEFAULTS', 'FIT_SCHEDULERS', 'fit_settings', 'fit_scheduler', 'fit_t_total', 'batches', 'epoch_plan',
-           'whole_run_plan', 'compressed_plan', 'card_step', 'compressed_lambda']
+__all__ = ['FIT_DEFAULTS', 'FIT_HIDDEN', 'TRAINER_SCHEDULERS', 'FIT_SCHEDULERS', 'fit_settings', 'fit_scheduler', 'fit_t_total',
+           'batches', 'epoch_plan', 'whole_run_plan', 'compressed_plan', 'card_step', 'compressed_lambda']
 
 # %% ../nbs/06a_schedule.ipynb #6ffb6031
 FIT_DEFAULTS = {'3.0.1': dict(lr=2e-5, weight_decay=0.01, scheduler='WarmupLinear', warmup_steps=10000)}  # fit()'s signature defaults
+FIT_HIDDEN = ('lr', 'weight_decay', 'scheduler', 'warmup_steps')  # fit()'s arguments a fit()-written card does not print
+TRAINER_SCHEDULERS = {'linear': 'WarmupLinear', 'cosine': 'WarmupCosine', 'constant_with_warmup': 'WarmupConstant', 'constant': 'ConstantLR',
+                      'cosine_with_restarts': 'WarmupCosineWithHardRestarts'}  # the Trainer's lr_scheduler_type → fit()'s scheduler name
 _BOTH = ('num_warmup_steps', 'num_training_steps')
 FIT_SCHEDULERS = {'constantlr': ('get_constant_schedule', ()), 'warmupconstant': ('get_constant_schedule_with_warmup', ('num_warmup_steps',)),
                   'warmuplinear': ('get_linear_schedule_with_warmup', _BOTH), 'warmupcosine': ('get_cosine_schedule_with_warmup', _BOTH),
@@ -22,7 +25,7 @@ FIT_SCHEDULERS = {'constantlr': ('get_constant_schedule', ()), 'warmupconstant':
 def fit_settings(opt:dict, # a recipe's fit() optimizer settings (`Optimizer.fit_settings()`): st_version, lr, weight_decay, scheduler, warmup_steps
                 ) -> dict:
     "fit()'s lr, weight_decay, scheduler and warmup_steps: `opt`'s, else the defaults of its sentence-transformers version."
-    return {**FIT_DEFAULTS[str(opt.get('st_version', '3.0.1'))], **{k: v for k, v in opt.items() if k in ('lr', 'weight_decay', 'scheduler', 'warmup_steps')}}
+    return {**FIT_DEFAULTS[str(opt.get('st_version', '3.0.1'))], **{k: v for k, v in opt.items() if k in FIT_HIDDEN}}
 
 def fit_scheduler(name:str, # fit()'s scheduler name, any case (WarmupLinear)
                  ) -> tuple:
