@@ -5,7 +5,7 @@ utilisation for the stock fp32 sentence-transformers path and faster variants, w
 
 # %% ../nbs/13_bench.ipynb #82065169
 from __future__ import annotations
-import contextlib, gc, json, statistics, tempfile, time
+import contextlib, gc, statistics, tempfile, time
 from pathlib import Path
 import torch
 from transformers import AutoTokenizer

@@ -6,7 +6,7 @@ the same layout (plus a Reproduction section), and diff two cards."""
 # %% ../nbs/08_card.ipynb #999f8d98
 from __future__ import annotations
 import ast, json, math, re
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field
 from pathlib import Path
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined

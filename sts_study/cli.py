@@ -95,14 +95,15 @@ def eval_source(args) -> str|dict:
     return data_spec({key: d[key], **({'split': d['split']} if d.get('split') and key != 'path' else {}), **extra})
 
 def cmd_eval(args):
-    from sts_study.metrics import evaluate, METRICS
+    from sts_study.metrics import evaluate
+    from sts_study.record import METRICS
     from sts_study.models import load_model, resolve_model
     from sts_study.data import load_data, describe_source
     import time
     t0 = time.time()
     spec = eval_source(args)
     ds = load_data(spec, args.split)
-    if miss := {'sentence1', 'sentence2', 'score'} - set(ds.column_names):
+    if {'sentence1', 'sentence2', 'score'} - set(ds.column_names):
         raise ValueError(f"{describe_source(spec, args.split)} has columns {ds.column_names}, not STS pairs: map them with --columns sentence1=COL,sentence2=COL,score=COL")
     src = resolve_model(args.model)
     model = load_model(src, trust_remote_code=args.trust_remote_code, device=args.device)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 import numpy as np
-from .metrics import METRICS, pooled_comparison
+from .metrics import pooled_comparison
 from .tables import md_table
 from .card import Card
 from .report import loss_comparison
 from .findings import latest_runs, seed_comparison, comparison_verdict, run_rows
-from .record import RunRecord
+from .record import RunRecord, METRICS
 
 # %% auto #0
 __all__ = ['CARD', 'MTEB_STSB_TEST', 'QUESTIONS', 'control_arm', 'control_runs', 'loss_rows', 'metric_rows',

@@ -10,7 +10,6 @@ import numpy as np
 from .metrics import pooled_comparison
 from .tables import md_table
 from .report import schedule_label
-from .record import RunRecord
 
 # %% auto #0
 __all__ = ['latest_runs', 'seed_comparison', 'comparison_verdict', 'run_rows', 'comparison_rows', 'comparison_section',

@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-import yaml
 from .card import Card, read_card, card_provenance, log_values, loss_log
-from .data import load_data, load_registry_dataset, describe_source
+from .data import load_data, describe_source
 from .sources import load_registry, file_status
-from .recipe import Recipe, recipe_problems, unknown_args, TRAIN_KEYS, remote_code_class
+from .recipe import Recipe, recipe_problems, unknown_args, remote_code_class
 from .schedule import FIT_DEFAULTS
 
 
@@ -178,7 +177,7 @@ def recipe_from_card(card:Card|Path|str, # a parsed card or a card file
     args, dropped = card_args(c, keep_unknown)
     epochs = args.get('num_train_epochs')
     last_epoch = max([r[0] for r in log_values(c) if r and isinstance(r[0], (int, float))] or [None], key=lambda x: x or 0)
-    select, stop = 'last', None
+    select = 'last'
     if prov['writer'] == 'fit' and ev and last_epoch and epochs and last_epoch < epochs - 0.5:
         select = 'best_on_dev'  # fit() with an evaluator and an output path saved (and carded) the best model on dev
         notes.append(f"the training log ends at epoch {last_epoch} of {epochs}: fit() saved the best model on dev, so the study selects best_on_dev")

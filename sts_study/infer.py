@@ -14,7 +14,7 @@ from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_utils import SaveStrategy
 from .settings import write_atomic
 from .card import Card, CannotTell, read_card, log_evidence
-from .recipe import Recipe, load_recipe, check_recipe, load_yaml, _merge, _resolve_paths
+from .recipe import Recipe, load_recipe, check_recipe, load_yaml, merge_overrides, resolve_paths
 from .schedule import FIT_HIDDEN, TRAINER_SCHEDULERS, fit_settings, fit_t_total
 from .train import (build_train_data, build_model, build_losses, build_evaluation,
                              build_args, build_optimizers, build_trainer, train, resume_point, seed_everything, pick_device)
@@ -191,8 +191,8 @@ def reading_overrides(settings:dict, # fit()'s hidden arguments (`FIT_HIDDEN`)
 def held(reading:dict, # a reading's overrides (`reading_overrides`)
          user:dict, # the command line's (-p)
         ) -> dict:
-    "The overrides a trial trains with: the user's merged over the reading's (`recipe._merge`), so a key the user fixed is held, never replaced; `train` goes on whole (`load_recipe` merges it onto the recipe's by name)."
-    out = _merge(reading, {k: v for k, v in user.items() if k != 'train'})
+    "The overrides a trial trains with: the user's merged over the reading's (`recipe.merge_overrides`), so a key the user fixed is held, never replaced; `train` goes on whole (`load_recipe` merges it onto the recipe's by name)."
+    out = merge_overrides(reading, {k: v for k, v in user.items() if k != 'train'})
     if 'train' in user: out['train'] = copy.deepcopy(user['train'])
     return out
 
@@ -204,7 +204,7 @@ def _dotted(d:dict, pre:str='') -> list:
 def recipe_dict(p:Path) -> dict:
     "A recipe file read and checked as `reproduce` reads it (`load_recipe`: strict YAML, known keys, no remote code), its relative data paths made absolute against its folder."
     load_recipe(str(p))  # RecipeError naming the file and key, before anything is built
-    return _resolve_paths(load_yaml(p.read_text(encoding='utf-8'), f'recipe {p}'), p.resolve().parent)
+    return resolve_paths(load_yaml(p.read_text(encoding='utf-8'), f'recipe {p}'), p.resolve().parent)
 
 def card_of(src:str|Path) -> Card:
     "The card a card file is, or a recipe file's published card."

@@ -5,7 +5,7 @@ runs the reproduction notebook and saves it finds the run in its run folder and 
 
 # %% ../nbs/18_lab.ipynb #lab00002
 from __future__ import annotations
-import copy, inspect, json, os, sys, uuid
+import copy, inspect, json, sys, uuid
 from functools import cache
 from itertools import count
 from pathlib import Path

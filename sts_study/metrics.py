@@ -5,7 +5,6 @@ computes them, plus what a careful study adds: bootstrap intervals, paired compa
 
 # %% ../nbs/05_metrics.ipynb #a26f3027
 from __future__ import annotations
-import math
 import torch
 from pathlib import Path
 import numpy as np
@@ -215,7 +214,7 @@ def build_evaluator(kind:str, # a key of EVALUATORS
     from sentence_transformers.sentence_transformer import evaluation as E
     if kind not in EVALUATORS: raise ValueError(f"unknown evaluator {kind!r}; the study builds {', '.join(EVALUATORS)}")
     cols = EVALUATORS[kind]
-    if miss := [c for c in cols if c not in ds.column_names]: raise ValueError(f'{kind} {name!r} needs columns {list(cols)}; the data has {ds.column_names} (map them with columns)')
+    if [c for c in cols if c not in ds.column_names]: raise ValueError(f'{kind} {name!r} needs columns {list(cols)}; the data has {ds.column_names} (map them with columns)')
     v = {c: list(ds[c]) for c in cols}
     if kind == 'TripletEvaluator': return E.TripletEvaluator(v['anchor'], v['positive'], v['negative'], name=name, write_csv=False)
     if kind == 'BinaryClassificationEvaluator': return E.BinaryClassificationEvaluator(v['sentence1'], v['sentence2'], [int(x) for x in v['label']], name=name, write_csv=False)

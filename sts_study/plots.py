@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 import numpy as np
-import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
 from scipy import stats

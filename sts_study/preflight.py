@@ -18,7 +18,7 @@ from .models import ARCHITECTURES, resolve_model, random_model, train_tokenizer,
 from .losses import label_misuse
 from .recipe import Recipe, RecipeError, load_recipe, check_recipe, training_args, remote_code_problem
 from .card import read_card
-from .schedule import whole_run_plan
+from .schedule import whole_run_plan, compressed_plan, fit_t_total, fit_settings
 from .callbacks import EvalAt
 from .train import (build_train_data, build_model, build_losses, build_evaluation, build_args, build_optimizers, build_trainer,
                     resume_point, restore, train, seed_everything, model_source, versions, git_commit)
@@ -29,7 +29,7 @@ __all__ = ['GPUS', 'MFU_ASSUMED', 'STEP_OVERHEAD_S', 'GPU_RESERVED_GB', 'SHAPES_
            'PreflightError', 'model_config', 'model_problems', 'shape_of', 'at_hand', 'data_sources', 'one_token_words',
            'card_lengths', 'card_max', 'text_of_length', 'card_stats', 'synthetic_rows', 'card_lengths_range',
            'run_tokenizer', 'model_shape', 'activation_bytes', 'memory_estimate', 'memory_timeline', 'Probe',
-           'preflight_recipe', 'prepare', 'run_steps', 'run_sizes', 'schedule', 'token_lengths', 'per_step',
+           'preflight_recipe', 'prepare', 'run_steps', 'run_sizes', 'planned_schedule', 'token_lengths', 'per_step',
            'largest_batch', 'gpu_fit', 'gpu_plan', 'shape_from_config', 'downloads', 'resolve', 'measured', 'plan',
            'preflight', 'record', 'preflight_text']
 
@@ -391,9 +391,10 @@ def run_sizes(r:Recipe, data, made:list, stats:dict) -> tuple:
         else: sizes[t.name], why[t.name] = sum(f.rows or 0 for f in _files(t.data, t.split)), 'the registry (rows before conversion)'
     return sizes, why
 
-def schedule(r:Recipe, sizes:dict) -> dict:
+def planned_schedule(r:Recipe, # the recipe
+                     sizes:dict, # dataset → rows of the whole run (`run_sizes`)
+                    ) -> dict:
     "The run's steps, steps an epoch, warm-up, evaluation points and checkpoints, as the engine will make them."
-    from sts_study.schedule import compressed_plan, fit_t_total, fit_settings
     plan = compressed_plan(r, sizes)
     cr = whole_run_plan(r, plan['card_sizes'] if plan else sizes)
     steps, evals = (plan['steps'], plan['evals']) if plan else (cr['steps'], cr['evals'])
@@ -520,7 +521,7 @@ def resolve(r:Recipe, gpu:str|None, seed:int=42) -> dict:
         raise PreflightError(f"--gpu {gpu}: a batch of {bs} does not fit its {fit['memory_gb']} GB under bf16: the worst batch (rows of {fit['length']} tokens) needs "
                              f"{fit['worst_gb']:.1f} GB; the largest batch that fits is {fit['largest_batch']}" + (' (none: the weights, gradients and AdamW state alone do not fit)' if not fit['largest_batch'] else ''))
     ev = r.eval
-    return dict(recipe=r, model=mc, tokenizer=tok, tokenizer_from=tok_how, stats=stats, made=made, sizes=sizes, sizes_from=sizes_from, schedule=schedule(r, sizes),
+    return dict(recipe=r, model=mc, tokenizer=tok, tokenizer_from=tok_how, stats=stats, made=made, sizes=sizes, sizes_from=sizes_from, schedule=planned_schedule(r, sizes),
                 shape=s, step=step, fit=fit, sources=data_sources(r), training_args=training_args(r), max_seq_length=msl,
                 evaluators=[dict(name=ev.name or 'sts-dev', evaluator='EmbeddingSimilarityEvaluator', data=describe_source(ev.data, ev.split))] +
                            [dict(name=e.name or e.evaluator, evaluator=e.evaluator, data=describe_source(e.data, e.split)) for e in r.evaluators])

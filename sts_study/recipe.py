@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 import yaml
-from .settings import PROFILES, check_profile
+from .settings import check_profile
 from .data import data_spec, read_text, DataError, FILE_FORMATS
 from .tables import near as _near
 from .losses import loss_problems
@@ -19,9 +19,10 @@ from .losses import loss_problems
 __all__ = ['RECIPES', 'CARDS', 'SECTIONS', 'MAX_YAML_VALUES', 'ENGINE_KEYS', 'ARG_MAP', 'VALUE_RULES', 'CONVERTERS', 'TRAIN_KEYS',
            'CHOICES', 'SCHEDULE_KEYS', 'CARD_ID', 'COMMIT', 'ENGINE_ARGS', 'HONOURED_ARGS', 'INFERRED_KEYS',
            'RecipeError', 'ModelSpec', 'TrainSet', 'EvalSet', 'Optimizer', 'StopRule', 'unknown_keys', 'Recipe',
-           'AliasBomb', 'BoundedLoader', 'StrictLoader', 'load_yaml', 'load_recipe', 'remote_code_class',
-           'remote_code_problem', 'today_defaults', 'unknown_args', 'training_args', 'data_problem',
-           'schedule_problems', 'guard_problems', 'inferred_problems', 'recipe_problems', 'check_recipe']
+           'merge_overrides', 'AliasBomb', 'BoundedLoader', 'StrictLoader', 'load_yaml', 'resolve_paths', 'load_recipe',
+           'remote_code_class', 'remote_code_problem', 'today_defaults', 'unknown_args', 'training_args',
+           'data_problem', 'schedule_problems', 'guard_problems', 'inferred_problems', 'recipe_problems',
+           'check_recipe']
 
 # %% ../nbs/06_recipe.ipynb #84ef01b5
 RECIPES = Path(str(files('sts_study')/'recipes'))
@@ -146,7 +147,10 @@ class Recipe:
     @property
     def stop(self) -> StopRule: return StopRule(self.stop_after_epochs, self.stop_after_steps)
 
-def _merge(base:dict, over:dict) -> dict:
+def merge_overrides(base:dict, # a recipe (or part of one) as a mapping
+                    over:dict, # what goes over it: a profile, a variant, the command line's -p
+                   ) -> dict:
+    "`over` deep-merged into a copy of `base`: mappings key by key (`loss_params` replaced whole), `train` by dataset name, anything else replaced."
     out = copy.deepcopy(base)
     for k, v in (over or {}).items():
         if k == 'train' and isinstance(v, dict):
@@ -154,7 +158,7 @@ def _merge(base:dict, over:dict) -> dict:
             for n, tv in v.items():
                 if n not in byname: raise KeyError(f'override names unknown train dataset {n!r}; known: {list(byname)}')
                 byname[n].update(tv)
-        elif isinstance(v, dict) and isinstance(out.get(k), dict) and k not in ('loss_params',): out[k] = _merge(out[k], v)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict) and k not in ('loss_params',): out[k] = merge_overrides(out[k], v)
         else: out[k] = copy.deepcopy(v)
     return out
 
@@ -207,7 +211,9 @@ def load_yaml(text:str, # the YAML text
         raise ValueError(f"{src}: line {m.line + 1}: {e.problem}" if m else f"{src}: {e.problem}") from None
 
 # %% ../nbs/06_recipe.ipynb #56e9993e
-def _resolve_paths(d, base:Path):
+def resolve_paths(d:dict, # a recipe file's mapping
+                  base:Path, # the recipe's folder
+                 ) -> dict:
     "A recipe with the relative paths of its local data files made absolute against the recipe's folder (where they exist there)."
     def fix(x):
         if isinstance(x, dict) and isinstance(x.get('path'), str) and not Path(x['path']).is_absolute() and (base/x['path']).exists(): return {**x, 'path': str(base/x['path'])}
@@ -230,14 +236,14 @@ def load_recipe(card:str, # card id (korean-gte, hebrew-mbert) or the path of a 
     except yaml.YAMLError as e: raise RecipeError(f'recipe {p} is not valid YAML: {e}') from None
     except (DataError, ValueError) as e: raise RecipeError(f'recipe {e}' if isinstance(e, DataError) else str(e)) from None  # not UTF-8: the file, line and byte; a duplicate key or an alias bomb
     if not isinstance(raw, dict) or 'card' not in raw: raise RecipeError(f"recipe {p} cannot run:\n  card: missing (the recipe's id, e.g. card: my-model)")
-    raw = _resolve_paths(raw, p.resolve().parent)
+    raw = resolve_paths(raw, p.resolve().parent)
     profiles, variants = raw.pop('profiles', {}), raw.pop('variants', {})
     check_profile(profile)
-    d = _merge(raw, profiles.get(profile, {})) if profile != 'full' else raw
+    d = merge_overrides(raw, profiles.get(profile, {})) if profile != 'full' else raw
     for v in (variant.split('+') if variant else []):
         if v not in variants: raise KeyError(f"{raw['card']} has no variant {v!r}; variants: {', '.join(variants)}")
-        d = _merge(d, variants[v])
-    d0, d = d, _merge(d, overrides or {})
+        d = merge_overrides(d, variants[v])
+    d0, d = d, merge_overrides(d, overrides or {})
     known = {f.name for f in dataclasses.fields(Recipe)}
     if extra := set(d) - known:  # `_near` (below, with the validation) names the nearest known key
         raise RecipeError(f"recipe {p} cannot run:\n  " + '\n  '.join(f"{k}: unknown recipe key{_near(k, known)}" for k in sorted(extra)))

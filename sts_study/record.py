@@ -4,7 +4,7 @@
 
 # %% ../nbs/04r_record.ipynb #93478140
 from __future__ import annotations
-import dataclasses, json
+import dataclasses
 from dataclasses import dataclass, field
 from fastcore.basics import patch
 

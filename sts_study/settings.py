@@ -7,7 +7,7 @@ from __future__ import annotations
 import os, configparser, secrets, shutil
 from urllib.parse import urlsplit
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 

@@ -5,9 +5,9 @@ network through pooch, into a cache under `data/`."""
 
 # %% ../nbs/02_sources.ipynb #81830586
 from __future__ import annotations
-import os, warnings, functools, threading, http.server
+import warnings, functools, threading, http.server
 from importlib.resources import files
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 import yaml, pooch, requests

@@ -5,13 +5,12 @@ checkpoints, resume and the run's record (counting, the CSV log and progress in 
 
 # %% ../nbs/07_train.ipynb #cba5188a
 from __future__ import annotations
-import csv, dataclasses, json, math, os, platform, random, re, shutil, subprocess, tempfile, time, warnings
-from collections import Counter
+import csv, dataclasses, json, math, os, platform, random, shutil, subprocess, time, warnings
 from pathlib import Path
 import numpy as np, torch, transformers
 from datasets import Dataset, DatasetDict
-from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-from sentence_transformers.sentence_transformer import losses, modules
+from sentence_transformers import SentenceTransformer, SentenceTransformerTrainingArguments
+from sentence_transformers.sentence_transformer import modules
 from .settings import get_settings, write_atomic, atomic_dir, is_rank0
 from .interrupt import RunInterrupted, signals_to
 from .schedule import fit_settings, fit_scheduler, fit_t_total, whole_run_plan, compressed_plan, compressed_lambda
@@ -23,7 +22,7 @@ from .models import load_model, resolve_model, random_model, train_tokenizer, TI
 from .metrics import sts_evaluator, evaluate, cached_evaluate, build_evaluator
 from .losses import make_loss, label_misuse
 from .record import RunRecord, Evaluation
-from .recipe import Recipe, EvalSet, Optimizer, load_recipe, training_args, check_recipe
+from .recipe import Recipe, EvalSet, Optimizer, training_args, check_recipe
 
 
 # %% auto #0

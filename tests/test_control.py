@@ -38,7 +38,7 @@ def test_zero_shot_stsb_test_equals_stock_evaluator():
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
     from sts_study.data import load_data
-    from sts_study.metrics import METRICS
+    from sts_study.record import METRICS
     test = load_data('stsb-en', 'test')
     lib = EmbeddingSimilarityEvaluator(test['sentence1'], test['sentence2'], test['score'], name='t',
                                        similarity_fn_names=['cosine', 'manhattan', 'euclidean', 'dot'])(SentenceTransformer(str(MIRROR/MINILM), device='cpu'))
@@ -81,7 +81,7 @@ def _run_folder(root, seed, stand_in, variant, max_steps, noise, rng, gold):
     "A complete control run folder, as far as the control notebook reads it: STATUS, run.json, metrics.json, log.csv."
     f = root/f"english-minilm-cpu-{'q4' if stand_in else 'real'}-{variant or 'scaled'}-{max_steps}-{seed}"; f.mkdir()
     cos = {sp: (np.asarray(g) + rng.normal(0, noise, len(g))).tolist() for sp, g in gold.items()}
-    from sts_study.metrics import METRICS
+    from sts_study.record import METRICS
     ev = {sp: {'n': len(g), 'metrics': {k: 0.8 for k in METRICS}, 'ci': {k: [0.78, 0.82] for k in METRICS}} for sp, g in gold.items()}
     run = RunRecord(card='english-minilm', profile='cpu', variant=variant, seed=seed, stand_in=stand_in, recipe={'args': {'max_steps': max_steps}},
                steps=2157 if max_steps < 0 else max_steps, wall_seconds=600.0, train_sizes={'glue': 5749}, selection={'rule': 'last'}, best=None,

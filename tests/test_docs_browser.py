@@ -4,7 +4,7 @@ for "audit"; then every page of the site: no console error, no failed request, e
 link (and its #anchor) reaching a page of the site, and every mermaid diagram drawn as SVG by the site's own script.
 Opt-in: STS_STUDY_BROWSER=1, with /usr/bin/chromium and the Python playwright package (`pip install -e .[browser]`;
 playwright's own browser download is not used), on a site built first (`make docs-test` builds it and runs this)."""
-import functools, http.server, json, os, re, threading
+import functools, http.server, importlib.util, json, os, re, threading
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 import pytest
@@ -19,8 +19,7 @@ SITE = Path(os.environ.get('STS_STUDY_DOCS', ROOT/'_docs'))
 def _skip_reason():
     if not os.environ.get('STS_STUDY_BROWSER'): return 'opt-in: set STS_STUDY_BROWSER=1 (the documentation site in headless Chromium)'
     if not CHROMIUM.exists(): return f'no Chromium at {CHROMIUM} (apt-get install chromium)'
-    try: import playwright.sync_api  # noqa: F401
-    except ImportError: return 'the playwright package is not installed (pip install -e .[browser])'
+    if importlib.util.find_spec('playwright') is None: return 'the playwright package is not installed (pip install -e .[browser])'
     if not (SITE/'index.html').exists(): return f'no site at {SITE}: build it first (make docs, or make docs-test)'
 
 _SKIP = _skip_reason()

@@ -3,7 +3,7 @@ writes, a full disk and concurrent starts leave truthful run folders. Slow parts
 import csv, json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
-from conftest import needs_mirror, run_cli, MIRROR, crash_at
+from conftest import needs_mirror, MIRROR, crash_at
 
 FAULTS = bool(os.environ.get('STS_STUDY_FAULTS'))
 faults = pytest.mark.skipif(not FAULTS, reason='fault injection is slow: set STS_STUDY_FAULTS=1 (or make faults)')

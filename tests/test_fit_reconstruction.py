@@ -11,7 +11,6 @@ One pair, because the two versions' samplers order the rows of a batch different
 order alone moves the weights: the same engine on 16 pairs a batch with two sampler seeds ends up to ~1e-5 apart
 (rows of tokens with near-zero gradients, where Adam's normalised step magnifies rounding)."""
 import csv, json, os, subprocess
-from pathlib import Path
 import pytest
 from conftest import needs_mirror
 

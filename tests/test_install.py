@@ -1,7 +1,6 @@
 """Runs on any machine: the package installed from a wheel (not editable) reproduces from an empty folder, and a
 smoke reproduction needs nothing but its data, served here over HTTP from 127.0.0.1 with no mirror at all."""
 import json, os, subprocess, sys
-from pathlib import Path
 import pytest, yaml
 from conftest import ROOT, MIRROR, needs_mirror
 

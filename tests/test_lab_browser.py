@@ -3,7 +3,7 @@ not marked modified), Run All with the smoke profile, Ctrl+S. The run folder is 
 notebook, the repository the server serves is clean in git, and the server logged no error and no untrusted save.
 Opt-in (a browser and a whole smoke run: a few minutes on 2 cores): STS_STUDY_BROWSER=1, with /usr/bin/chromium and
 the Python playwright package (`pip install -e .[browser]`; playwright's own browser download is not used)."""
-import os, re, shutil, socket, subprocess, sys, time, json
+import importlib.util, os, re, shutil, socket, subprocess, sys, time, json
 from pathlib import Path
 import pytest, requests
 from conftest import ROOT, MIRROR, needs_mirror
@@ -17,10 +17,8 @@ CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic'
 def _skip_reason():
     if not os.environ.get('STS_STUDY_BROWSER'): return 'opt-in: set STS_STUDY_BROWSER=1 (JupyterLab in headless Chromium, a smoke run: minutes)'
     if not CHROMIUM.exists(): return f'no Chromium at {CHROMIUM} (apt-get install chromium)'
-    try: import playwright.sync_api  # noqa: F401
-    except ImportError: return 'the playwright package is not installed (pip install -e .[browser])'
-    try: import jupyterlab  # noqa: F401
-    except ImportError: return 'the lab extra is not installed (pip install -e .[lab])'
+    if importlib.util.find_spec('playwright') is None: return 'the playwright package is not installed (pip install -e .[browser])'
+    if importlib.util.find_spec('jupyterlab') is None: return 'the lab extra is not installed (pip install -e .[lab])'
 
 _SKIP = _skip_reason()
 pytestmark = [pytest.mark.skipif(_SKIP is not None, reason=str(_SKIP)), needs_mirror]

@@ -103,3 +103,17 @@ def test_public_names_have_show_doc():
         shown = {m for c in cells for m in re.findall(r'^show_doc\(([\w.]+)\)', _src(c), re.M)}
         if [n for n in defs if n not in shown]: missing[mod] = [n for n in defs if n not in shown]
     assert missing == {}, missing
+
+def _mixes_imports(src:str) -> bool:
+    "A cell whose top-level statements are some imports and some other statements (`%` and `!` lines aside)."
+    code = '\n'.join('' if l.lstrip().startswith(('%', '!')) else l for l in src.splitlines())
+    try: body = ast.parse(code).body
+    except SyntaxError: return False
+    imports = [isinstance(n, (ast.Import, ast.ImportFrom)) for n in body]
+    return any(imports) and not all(imports)
+
+def test_examples_import_in_cells_of_their_own():
+    "In every notebook (nbs/, the parameterised ones and the shipped template among them), a code cell that is not exported either imports or does something else, not both (nbdev's FAQ)."
+    mixed = [(p.name, c.get('id')) for p in sorted((ROOT/'nbs').glob('*.ipynb')) for c in json.loads(p.read_text())['cells']
+             if c['cell_type'] == 'code' and not _directives(_src(c)) & {'export', 'exports', 'exporti'} and _mixes_imports(_src(c))]
+    assert mixed == [], mixed

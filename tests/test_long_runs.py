@@ -1,7 +1,6 @@
 "Long runs: a signal checkpoints and stops a run honestly, a dead run is not shown as running, `sts-study resume` completes both."
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
-import pytest
 from conftest import run_cli, needs_mirror, slow, MIRROR
 
 # card H's smoke recipe stretched to 144 steps (24 epochs, not compressed), so that a signal lands during training

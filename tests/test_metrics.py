@@ -1,6 +1,5 @@
 "The metric suite end to end: `sts-study eval` against sentence-transformers' own evaluator."
 import json
-import numpy as np, pytest
 from conftest import run_cli, run_main, needs_mirror, slow, CPU_MODEL
 
 @needs_mirror
@@ -11,7 +10,8 @@ def test_eval_cli_matches_library_evaluator():
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out['n'] == 1500
-    from sts_study.metrics import sts_evaluator, METRICS
+    from sts_study.metrics import sts_evaluator
+    from sts_study.record import METRICS
     from sts_study.models import load_model, resolve_model
     from sts_study.data import load_registry_dataset
     src = resolve_model(CPU_MODEL)

@@ -1,7 +1,6 @@
 """`sts-study preflight`: the smoke profile's steps through the engine (CI), the refusals (exit 2, before any download
 and without a run folder), and, opt-in (STS_STUDY_SLOW), the full profiles of cards K and H at their real shapes."""
 import json
-from pathlib import Path
 import pytest
 from conftest import run_main, needs_mirror, slow
 

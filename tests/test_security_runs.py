@@ -4,7 +4,7 @@ nothing ran: no marker file, no folder changed, no notebook served trusted witho
 import asyncio, json, logging, os, socket, warnings
 from pathlib import Path
 import pytest, yaml
-from conftest import run_main, MIRROR
+from conftest import run_main
 
 from sts_study.runs import run_params, process_start
 from sts_study.sources import serve_folder, get_source, first_seen_path

@@ -109,7 +109,7 @@ def test_failed_run_named_others_complete_then_resumed_and_skipped(tmp_path, mon
     assert r.returncode == 1, r.stdout + r.stderr
     folders = sorted(p.name for p in outputs.iterdir())
     assert len(folders) == 2 and folders[0].startswith('hebrew-mbert-smoke-') and folders[1].startswith('korean-gte-smoke-')
-    assert f"failed: hebrew-mbert/published/seed 1 [model.base=nobody/no-such-model]: FileNotFoundError: model 'nobody/no-such-model' not found" in r.stdout
+    assert "failed: hebrew-mbert/published/seed 1 [model.base=nobody/no-such-model]: FileNotFoundError: model 'nobody/no-such-model' not found" in r.stdout
     assert 'complete: korean-gte/published/seed 1: dev ' in r.stdout
     assert r.stdout.splitlines()[-2:] == ['tiny (smoke): 2 runs: 1 complete (0 already complete before, 1 run now), 1 failed',
                                           f'tiny: not every run is complete: the report is not run; `sts-study sweep {f}` again resumes what failed']
@@ -211,7 +211,7 @@ def test_ray_lost_worker_node_resumes_and_equals_serial(tmp_path):
     assert s.returncode == 0, s.stdout + s.stderr
     serial = _by_run(tmp_path/'serial')
     assert serial.keys() == ray_runs.keys()
-    from sts_study.metrics import METRICS
+    from sts_study.record import METRICS
     for k in serial:
         a, b = _flat(serial[k]), _flat(ray_runs[k])
         reps = sorted({x.split('.')[0] for x in a})  # 'after', and 'best' when the recipe selects on dev
@@ -250,7 +250,7 @@ def test_remote_code_opt_in_reaches_the_run(tmp_path, monkeypatch):
     """With --trust-remote-code the run's process gets past its recipe's remote-code check (which refuses it without the
     opt-in, before any folder exists): its folder is made, and the run fails only where its model is nowhere (no model is
     loaded: no code runs); the sweep's hint to go on, and the resume it plans, carry the opt-in."""
-    (f, p), outputs = _remote_sweep(tmp_path), tmp_path/'outputs'
+    (f, _), outputs = _remote_sweep(tmp_path), tmp_path/'outputs'
     monkeypatch.setenv('STS_STUDY_OUTPUTS', str(outputs)); monkeypatch.setenv('HF_HUB_OFFLINE', '1')
     r = run_main('sweep', f, '--profile', 'smoke', '--trust-remote-code')
     assert r.returncode == 1, r.stdout + r.stderr
