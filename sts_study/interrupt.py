@@ -9,14 +9,12 @@ import os, signal, threading, time
 from contextlib import contextmanager
 
 # %% auto #0
-__all__ = ['INTERRUPTED_EXIT', 'RunInterrupted', 'signals_to', 'deliver', 'SignalFlag', 'forward_signals',
-           'mark_failures_in_kernel', 'ended_message', 'fault_point']
+__all__ = ['INTERRUPTED_EXIT', 'RunInterrupted', 'signals_to', 'SignalFlag', 'forward_signals', 'mark_failures_in_kernel',
+           'ended_message', 'fault_point']
 
 # %% ../nbs/00a_interrupt.ipynb #ef0488f0
 class RunInterrupted(KeyboardInterrupt):
     "Training stopped on a signal after saving a checkpoint: the run can be resumed from it."
-
-_HANDLERS = []  # the handlers of the open `signals_to` blocks, innermost last
 
 @contextmanager
 def signals_to(handler):
@@ -24,17 +22,10 @@ def signals_to(handler):
     old = {}
     if threading.current_thread() is threading.main_thread():
         for s in (signal.SIGTERM, signal.SIGINT): old[s] = signal.signal(s, handler)
-    _HANDLERS.append(handler)
     try: yield
     finally:
-        _HANDLERS.remove(handler)
         for s, h in old.items(): signal.signal(s, h)
 
-def deliver(signum:int, # e.g. signal.SIGTERM
-           ) -> None:
-    "Hand `signum` to the innermost `signals_to` handler, from any thread; outside every block, send it to this process."
-    if _HANDLERS: _HANDLERS[-1](signum, None)
-    else: os.kill(os.getpid(), signum)
 
 # %% ../nbs/00a_interrupt.ipynb #d1b0d289
 class SignalFlag:
