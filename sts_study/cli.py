@@ -15,9 +15,10 @@ from .recipe import RecipeError
 
 # %% auto #0
 __all__ = ['CANONICAL', 'CONTROLS', 'COMMANDS', 'data_list_rows', 'cmd_data_list', 'cmd_data_fetch', 'cmd_data_stats',
-           'eval_source', 'cmd_eval', 'shown', 'through_shown', 'cmd_card_parse', 'cmd_card_diff', 'cmd_card_audit',
-           'cmd_reproduce', 'cmd_train', 'cmd_resume', 'cmd_preflight', 'cmd_sweep', 'cmd_recipe_from_card',
-           'cmd_recipe_infer', 'cmd_model_derive_q4', 'cmd_runs', 'cmd_bench', 'build_parser', 'main']
+           'eval_source', 'cmd_eval', 'shown', 'through_shown', 'cmd_card_parse', 'cmd_card_diff',
+           'inferred_from_recipe', 'cmd_card_audit', 'cmd_reproduce', 'cmd_train', 'cmd_resume', 'cmd_preflight',
+           'cmd_sweep', 'cmd_recipe_from_card', 'cmd_recipe_infer', 'cmd_model_derive_q4', 'cmd_runs', 'cmd_bench',
+           'build_parser', 'main']
 
 # %% ../nbs/19_cli.ipynb #3e2e0c64
 def data_list_rows(settings=None) -> list:
@@ -197,13 +198,33 @@ def _add_card(p):
                                    "arithmetic), is clear (with why) or cannot tell (with what the card lacks). Exit 0 when audited, whatever fired; "
                                    "2 when the file is not a sentence-transformers card.")
     c.add_argument('card', help='path to the card (.md)'); c.add_argument('--json', action='store_true', help='print the audit as JSON')
+    c.add_argument('--inferred', metavar='RECIPE', help="a recipe `sts-study recipe infer CARD -o RECIPE` wrote: the writer check names the reading its "
+                   "optimizer.inferred_from holds (the file is read as data, never run)")
     c.set_defaults(func=cmd_card_audit)
 
 # %% ../nbs/19_cli.ipynb #ca000002
+def inferred_from_recipe(path:str, # a recipe YAML that `sts-study recipe infer CARD -o` wrote
+                        ) -> dict:
+    "The recipe's `optimizer.inferred_from`, read as data (`recipe.load_yaml`: YAML's safe loader, bounded); SystemExit 2 naming what is wrong."
+    import yaml
+    from pathlib import Path
+    from sts_study.recipe import load_yaml, inferred_problems
+    def refuse(why): print(f'sts-study: error: --inferred {path}: {why}', file=sys.stderr); raise SystemExit(2)
+    try: raw = load_yaml(Path(path).read_text(encoding='utf-8'), f'recipe {path}')
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as e: refuse(str(e))
+    opt = raw.get('optimizer') if isinstance(raw, dict) else None
+    inf = opt.get('inferred_from') if isinstance(opt, dict) else None
+    if inf is None: refuse('no optimizer.inferred_from (`sts-study recipe infer CARD -o RECIPE` writes it)')
+    if probs := inferred_problems(inf): refuse('; '.join(probs))
+    for k in ('score', 'p'):
+        if inf.get(k) is not None and (isinstance(inf[k], bool) or not isinstance(inf[k], (int, float))): refuse(f'optimizer.inferred_from.{k}: a number, not {inf[k]!r}')
+    return inf
+
 def cmd_card_audit(args):
-    "Audit a card: the report, or its JSON; exit 2 when the file is not a sentence-transformers card."
+    "Audit a card (with `--inferred`, the reading a recipe inferred for it): the report, or its JSON; exit 2 when the file is not a sentence-transformers card."
     from sts_study.audit import audit_card, audit_markdown, NotSentenceTransformersCard
-    try: r = audit_card(args.card)
+    inferred = inferred_from_recipe(args.inferred) if getattr(args, 'inferred', None) else None
+    try: r = audit_card(args.card, inferred=inferred)
     except NotSentenceTransformersCard as e: print(f'sts-study: error: {e}', file=sys.stderr); raise SystemExit(2)
     if args.json: print(json.dumps(r, indent=1, ensure_ascii=False)); return
     print(audit_markdown(r), end='')

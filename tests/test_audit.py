@@ -55,3 +55,18 @@ def test_auditing_a_fit_card_loads_no_engine():
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(get_settings().root), *filter(None, [os.environ.get('PYTHONPATH')])])}
     r = subprocess.run([sys.executable, '-c', code, str(K)], env=env, capture_output=True, text=True, timeout=120)
     assert (r.returncode, r.stdout.strip()) == (0, '[]'), r.stderr[-2000:]
+
+def test_cli_audits_with_an_inferred_recipe(tmp_path, capsys):
+    "`card audit CARD --inferred RECIPE`: the writer check names the reading the recipe's `optimizer.inferred_from` holds; a recipe without one exits 2."
+    import yaml
+    from sts_study.audit import audit_card, audit_markdown
+    inf = dict(card=K.name, call=1, reading='example: warm-up 10%', rows=[dict(step=719, kind='loss', column='Training Loss', card=0.8, run=0.81, error=0.0125, z=0.4)],
+               score=2.54, p=0.28, settled=True)  # as `recipe infer -o` writes it (tests/test_infer.py), trimmed to one row
+    f = tmp_path/'k-inferred.yaml'
+    f.write_text(yaml.safe_dump(dict(card='korean-gte', optimizer=dict(builder='fit', st_version='3.0.1', lr=2e-5, warmup_steps=718, inferred_from=inf)), sort_keys=False))
+    out = cli('card', 'audit', K, '--inferred', f)
+    assert '- hidden fit() arguments: inferred example: warm-up 10% from call 1 of the log (χ² 2.5 in seed spreads, p 0.28; settled beyond seed noise)' in out.splitlines()
+    assert out == audit_markdown(audit_card(K, inferred=inf))
+    f.write_text('card: korean-gte\noptimizer: {builder: fit}\n')
+    with pytest.raises(SystemExit) as e: main(['card', 'audit', str(K), '--inferred', str(f)])
+    assert (e.value.code, capsys.readouterr().err) == (2, f'sts-study: error: --inferred {f}: no optimizer.inferred_from (`sts-study recipe infer CARD -o RECIPE` writes it)\n')
