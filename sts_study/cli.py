@@ -347,7 +347,7 @@ def cmd_sweep(args):
         print(f"{sw.name} ({sw.profile}): {len(p)} runs: {', '.join(f'{v} {k}' for k, v in n.items())}; --dry-run: nothing started"); return
     try: code = run_sweep(sw, args.engine, args.parallel, args.address, args.gpus_per_run)
     except KeyboardInterrupt:
-        print(f'stopped: `sts-study sweep {args.sweep}` again resumes the interrupted runs', file=sys.stderr); raise SystemExit(130)
+        print(f'stopped: `{sw.again()}` again resumes the interrupted runs', file=sys.stderr); raise SystemExit(130)
     if code: raise SystemExit(code)
 
 def _add_sweep(p):

@@ -6,7 +6,7 @@ on a cluster, skipping complete runs and resuming failed or interrupted ones in 
 
 # %% ../nbs/18_sweep.ipynb #ecf842e2
 from __future__ import annotations
-import json, os, re, shutil, socket, subprocess, sys, tempfile, threading, time
+import json, os, re, shlex, shutil, socket, subprocess, sys, tempfile, threading, time
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -132,6 +132,12 @@ class Sweep:
     runs: list  # SweepRun, in order
     report: dict|None = None  # notebook, out, parameters (with the profile's budget and {profile} filled in)
     trust_remote_code: bool = False  # the command line's --trust-remote-code, passed to every run (a sweep file never sets it)
+    profile_given: bool = False  # the command line named the profile (--profile): the command to go on names it too
+
+    def again(self) -> str:
+        "The command that goes on with this sweep (after Ctrl-C or a failed run): its name or file, and the --profile and --trust-remote-code it was given."
+        src = self.name if Path(self.source).resolve() == (SWEEPS/f'{self.name}.yaml').resolve() else self.source  # a shipped sweep by name
+        return shlex.join(['sts-study', 'sweep', src] + (['--profile', self.profile] if self.profile_given else []) + (['--trust-remote-code'] if self.trust_remote_code else []))
 
 def _expand(raw:dict, base:Path, profile:str) -> list:
     "The runs of a checked sweep file under `profile`, in order, each once."
@@ -166,7 +172,7 @@ def load_sweep(name:str, # a shipped sweep (findings, control) or a sweep file P
     except ValueError as e: raise SweepError(f'sweep {p} is not valid YAML: ' + str(e).removeprefix(f'sweep {p}: ')) from None
     except UnicodeDecodeError as e: raise SweepError(f'sweep {p} is not UTF-8 text: byte {e.start}') from None
     if (ps := sweep_problems(raw)): raise SweepError(f'sweep {p} cannot run:\n  ' + '\n  '.join(ps))
-    profile = profile or raw.get('profile') or get_settings().profile
+    given, profile = profile is not None, profile or raw.get('profile') or get_settings().profile
     if profile not in PROFILES: raise SweepError(f"sweep {p}: profile must be one of {', '.join(PROFILES)}, not {profile!r}")
     runs = _expand(raw, p.resolve().parent, profile)
     if check:
@@ -179,7 +185,7 @@ def load_sweep(name:str, # a shipped sweep (findings, control) or a sweep file P
                     seen[k] = ' '.join(l.strip() for l in str(e.args[0] if isinstance(e, KeyError) else e).splitlines())
             if seen[k]: ps.append(f'{r.label}: {seen[k]}')
         if ps: raise SweepError(f'sweep {p} ({profile}) cannot run:\n  ' + '\n  '.join(ps))
-    return Sweep(p.stem, str(p), profile, runs, _report(raw, profile), trust_remote_code)
+    return Sweep(p.stem, str(p), profile, runs, _report(raw, profile), trust_remote_code, given)
 
 # %% ../nbs/18_sweep.ipynb #effbc5ec
 class FolderIndex:
@@ -408,7 +414,7 @@ def run_sweep(sweep:Sweep, engine:str='local', # local or ray
         skipped.update(res)
     print(summary(sweep, skipped, len(sweep.runs) - len(todo), outputs), file=stream, flush=True)
     if any(x['state'] != 'complete' for x in skipped.values()):
-        print(f'{sweep.name}: not every run is complete: the report is not run; `sts-study sweep {sweep.source}{" --trust-remote-code" if sweep.trust_remote_code else ""}` again resumes what failed', file=stream); return 1
+        print(f'{sweep.name}: not every run is complete: the report is not run; `{sweep.again()}` again resumes what failed', file=stream); return 1
     if sweep.report:
         print(f"{sweep.name}: every run complete: running {sweep.report['notebook']}", file=stream, flush=True)
         print(f'{sweep.name}: report written to {run_report(sweep, outputs)}', file=stream, flush=True)

@@ -58,43 +58,49 @@ def test_control_sweep_is_the_makefile_runs():
     assert [params(r.argv()) for r in s.runs] == loop_runs(CONTROL_LOOP)  # the same runs, in the same order
     assert (s.profile, len(s.runs), s.report) == ('cpu', 15, dict(notebook='nbs/17_control_report.ipynb', out='control.ipynb', parameters={'readme': 'README.md'}))
 
-def test_bad_sweep_file_exits_2_and_starts_nothing(tmp_path, monkeypatch):
-    "Unknown keys named with the nearest known one, a bad variant and an unknown override of one run: exit 2, every problem listed, no run folder."
-    monkeypatch.setenv('STS_STUDY_OUTPUTS', str(tmp_path/'outputs'))
-    f = tmp_path/'bad.yaml'
-    f.write_text('runs:\n  - cards: [korean-gte]\n    seed: [1]\nreprot: {}\n')
-    r = run_main('sweep', f, '--profile', 'smoke')
-    assert (r.returncode, r.stdout) == (2, '')
-    assert r.stderr == (f'sts-study: error: sweep {f} cannot run:\n'
-                        "  reprot: unknown key of a sweep (did you mean 'report'?); known: description, profile, runs, budget, report\n"
-                        "  runs[0].seed: unknown key of a run grid (did you mean 'seeds'?); known: cards, variants, seeds, overrides\n"
-                        '  runs[0].seeds: a non-empty list of integer seeds, not None\n')
-    f.write_text('runs:\n  - cards: [korean-gte]\n    seeds: [1]\n    variants: [null, proportinal]\n  - cards: [hebrew-mbert]\n    seeds: [1]\n    overrides: [{stop_after_step: 3}]\n')
-    r = run_main('sweep', f, '--profile', 'smoke')
-    assert (r.returncode, r.stdout) == (2, '')
-    assert r.stderr == (f'sts-study: error: sweep {f} (smoke) cannot run:\n'
-                        "  korean-gte/proportinal/seed 1: korean-gte has no variant 'proportinal'; variants: prefix, as-printed, script, remote-code, proportional\n"
-                        f"  hebrew-mbert/published/seed 1 [stop_after_step=3]: recipe {ROOT}/sts_study/recipes/hebrew-mbert.yaml cannot run: "
-                        "stop_after_step: unknown recipe key (did you mean 'stop_after_steps'?)\n")
-    assert not (tmp_path/'outputs').exists()
+REFUSED = {  # a sweep file (its name, its text) → what `sweep FILE --profile smoke` prints on stderr, given the file's path
+    'unknown keys': ('bad.yaml', 'runs:\n  - cards: [korean-gte]\n    seed: [1]\nreprot: {}\n', lambda f: (
+        f'sts-study: error: sweep {f} cannot run:\n'
+        "  reprot: unknown key of a sweep (did you mean 'report'?); known: description, profile, runs, budget, report\n"
+        "  runs[0].seed: unknown key of a run grid (did you mean 'seeds'?); known: cards, variants, seeds, overrides\n"
+        '  runs[0].seeds: a non-empty list of integer seeds, not None\n')),
+    'a bad variant and override': ('bad.yaml', 'runs:\n  - cards: [korean-gte]\n    seeds: [1]\n    variants: [null, proportinal]\n  - cards: [hebrew-mbert]\n    seeds: [1]\n'
+                                   '    overrides: [{stop_after_step: 3}]\n', lambda f: (
+        f'sts-study: error: sweep {f} (smoke) cannot run:\n'
+        "  korean-gte/proportinal/seed 1: korean-gte has no variant 'proportinal'; variants: prefix, as-printed, script, remote-code, proportional\n"
+        f"  hebrew-mbert/published/seed 1 [stop_after_step=3]: recipe {ROOT}/sts_study/recipes/hebrew-mbert.yaml cannot run: "
+        "stop_after_step: unknown recipe key (did you mean 'stop_after_steps'?)\n")),
+    'code in the report': ('evil.yaml', 'runs:\n  - cards: [korean-gte]\n    seeds: [1]\nreport:\n  notebook: evil.ipynb\n  out: ../../escaped.ipynb\n'
+                           '  parameters: {"x = 1\\nopen(\'MARKER\', \'w\')\\n_": 1}\n', lambda f: (
+        f'sts-study: error: sweep {f} cannot run:\n'
+        "  report.notebook: 'evil.ipynb' is not one of the study's own notebooks (nbs/NAME.ipynb): a sweep file runs no other notebook\n"
+        "  report.out: '../../escaped.ipynb' is not a notebook file name (NAME.ipynb, written under outputs/)\n"
+        "  report.parameters: \"x = 1\\nopen('MARKER', 'w')\\n_\" is not a parameter name (papermill writes each name into the notebook as code)\n")),
+    'a duplicate key': ('evil.yaml', 'runs:\n  - cards: [korean-gte]\n    seeds: [1]\nruns: []\n', lambda f: f"sts-study: error: sweep {f} is not valid YAML: line 4: duplicate key 'runs'\n"),
+}
 
-def test_a_sweep_file_runs_no_code(tmp_path, monkeypatch):
-    "A sweep file is data (SECURITY.md): a report parameter whose name is code, a notebook of its own, an out outside outputs/, a duplicate key: exit 2, nothing run."
+@pytest.mark.parametrize('case', list(REFUSED))
+def test_a_bad_sweep_file_exits_2_and_runs_nothing(tmp_path, monkeypatch, case):
+    """Unknown keys named with the nearest known one, a bad variant and an unknown override of one run; and a sweep file is
+    data (SECURITY.md): a report parameter whose name is code, a notebook of its own, an out outside outputs/, a duplicate
+    key. Each: exit 2, every problem listed, nothing run, no run folder."""
     monkeypatch.setenv('STS_STUDY_OUTPUTS', str(tmp_path/'outputs'))
     monkeypatch.chdir(tmp_path)
-    f = tmp_path/'evil.yaml'
-    f.write_text('runs:\n  - cards: [korean-gte]\n    seeds: [1]\nreport:\n  notebook: evil.ipynb\n  out: ../../escaped.ipynb\n'
-                 '  parameters: {"x = 1\\nopen(\'MARKER\', \'w\')\\n_": 1}\n')
+    name, text, err = REFUSED[case]
+    (f := tmp_path/name).write_text(text)
     r = run_main('sweep', f, '--profile', 'smoke')
-    assert (r.returncode, r.stdout) == (2, '')
-    assert r.stderr == (f'sts-study: error: sweep {f} cannot run:\n'
-                        "  report.notebook: 'evil.ipynb' is not one of the study's own notebooks (nbs/NAME.ipynb): a sweep file runs no other notebook\n"
-                        "  report.out: '../../escaped.ipynb' is not a notebook file name (NAME.ipynb, written under outputs/)\n"
-                        "  report.parameters: \"x = 1\\nopen('MARKER', 'w')\\n_\" is not a parameter name (papermill writes each name into the notebook as code)\n")
-    f.write_text('runs:\n  - cards: [korean-gte]\n    seeds: [1]\nruns: []\n')
-    r = run_main('sweep', f, '--profile', 'smoke')
-    assert (r.returncode, r.stderr) == (2, f"sts-study: error: sweep {f} is not valid YAML: line 4: duplicate key 'runs'\n")
+    assert (r.returncode, r.stdout, r.stderr) == (2, '', err(f))
     assert not (tmp_path/'outputs').exists() and not (tmp_path/'MARKER').exists()
+
+def test_the_command_to_go_on_repeats_the_command_lines_options(tmp_path, monkeypatch):
+    "`Sweep.again()`: the sweep's name (a shipped one) or file, with --profile and --trust-remote-code when they were given; Ctrl-C prints it."
+    from sts_study import sweep
+    assert sweep.load_sweep('findings', check=False).again() == 'sts-study sweep findings'
+    assert sweep.load_sweep('findings', 'smoke', check=False, trust_remote_code=True).again() == 'sts-study sweep findings --profile smoke --trust-remote-code'
+    def stopped(*a, **kw): raise KeyboardInterrupt
+    monkeypatch.setattr(sweep, 'run_sweep', stopped)
+    r = run_main('sweep', 'findings', '--profile', 'smoke')
+    assert (r.returncode, r.stderr) == (130, 'stopped: `sts-study sweep findings --profile smoke` again resumes the interrupted runs\n')
 
 @needs_mirror
 def test_failed_run_named_others_complete_then_resumed_and_skipped(tmp_path, monkeypatch):
@@ -112,7 +118,7 @@ def test_failed_run_named_others_complete_then_resumed_and_skipped(tmp_path, mon
     assert "failed: hebrew-mbert/published/seed 1 [model.base=nobody/no-such-model]: FileNotFoundError: model 'nobody/no-such-model' not found" in r.stdout
     assert 'complete: korean-gte/published/seed 1: dev ' in r.stdout
     assert r.stdout.splitlines()[-2:] == ['tiny (smoke): 2 runs: 1 complete (0 already complete before, 1 run now), 1 failed',
-                                          f'tiny: not every run is complete: the report is not run; `sts-study sweep {f}` again resumes what failed']
+                                          f'tiny: not every run is complete: the report is not run; `sts-study sweep {f} --profile smoke` again resumes what failed']
     assert [l.split()[:1] for l in run_main('runs', outputs).stdout.splitlines()[2:]] == [[folders[0]], [folders[1]]]
     r2 = run_main('sweep', f, '--profile', 'smoke')  # again: the complete run skipped, the failed one resumed in its folder
     assert r2.returncode == 1 and r2.stdout.splitlines()[0] == 'tiny (smoke): 1 of 2 runs to run on local (1 complete already)', r2.stdout
@@ -256,7 +262,7 @@ def test_remote_code_opt_in_reaches_the_run(tmp_path, monkeypatch):
     assert r.returncode == 1, r.stdout + r.stderr
     (run,) = outputs.iterdir()
     assert run.name.startswith('mine-smoke-') and (run/'STATUS').read_text().startswith("failed\nFileNotFoundError: model 'nobody/no-such-model' not found")
-    assert r.stdout.splitlines()[-1] == f'remote-sweep: not every run is complete: the report is not run; `sts-study sweep {f} --trust-remote-code` again resumes what failed'
+    assert r.stdout.splitlines()[-1] == f'remote-sweep: not every run is complete: the report is not run; `sts-study sweep {f} --profile smoke --trust-remote-code` again resumes what failed'
     r = run_main('sweep', f, '--profile', 'smoke', '--trust-remote-code', '--dry-run')
     assert r.stdout.splitlines()[0] == f'resume: sts-study resume {run} --trust-remote-code', r.stdout
     assert run_main('sweep', f, '--profile', 'smoke', '--dry-run').returncode == 2  # and the next sweep is refused without it
