@@ -8,7 +8,7 @@ dev, whether its log stops early, whether it evaluated on training rows, and wha
 from __future__ import annotations
 import csv, math, re
 from pathlib import Path
-from .card import (Card, CardError, CannotTell, parse_card, log_values, logged_steps, log_rows, segment_calls, log_evidence,
+from .card import (Card, CardError, CannotTell, parse_card, log_values, logged_steps, log_rows, segment_calls, log_evidence, inferred_evidence,
                              card_provenance, card_text, typed)
 from .settings import write_atomic
 from .tables import md_table
@@ -107,7 +107,7 @@ def hidden_line(c:Card, # a fit()-written card
                ) -> tuple:
     "('inferred' or 'cannot tell', the sentence): what the card's log says of fit()'s hidden arguments."
     if inferred: return 'inferred', (f"hidden fit() arguments: inferred {inferred['reading']} from call {inferred['call']} of the log "
-                                     f"(χ² {inferred['score']:.1f} in seed spreads" + (f", p {inferred['p']:.3g}" if inferred.get('p') is not None else '') + f"; {'settled beyond seed noise' if inferred.get('settled') else 'not settled beyond seed noise'})")
+                                     f"({inferred_evidence(inferred)}; {'settled beyond seed noise' if inferred.get('settled') else 'not settled beyond seed noise'})")
     try: ev = log_evidence(c)
     except CannotTell as e: return 'cannot tell', f"hidden fit() arguments: {e}"
     return 'cannot tell', (f"hidden fit() arguments: cannot tell from the card alone: its log has {ev['loss_rows']} loss and {ev['eval_rows']} evaluation rows in "

@@ -17,7 +17,7 @@ from .recipe import BoundedLoader, AliasBomb
 # %% auto #0
 __all__ = ['CardError', 'Card', 'typed', 'md_table_rows', 'parse_card', 'log_values', 'card_text', 'read_card', 'card_provenance',
            'Block', 'one_line', 'fenced', 'render_card', 'card_diff', 'published_metrics', 'logged_steps',
-           'published_step', 'loss_log', 'CannotTell', 'log_rows', 'segment_calls', 'log_evidence']
+           'published_step', 'loss_log', 'CannotTell', 'log_rows', 'segment_calls', 'log_evidence', 'inferred_evidence']
 
 # %% ../nbs/08_card.ipynb #efe72d17
 class CardError(ValueError):
@@ -391,3 +391,13 @@ def log_evidence(c:Card, # a parsed card
     calls = segment_calls(rows)
     return dict(writer=prov['writer'], st_version=prov['st_version'], hidden=prov['writer'] == 'fit', calls=calls, printed_call=len(calls),
                 loss_rows=sum(x['loss'] is not None for x in rows), eval_rows=sum(bool(x['evals']) for x in rows))
+
+# %% ../nbs/08_card.ipynb #ie000001
+def inferred_evidence(inf:dict, # a recipe's `optimizer.inferred_from` (`sts-study recipe infer`)
+                     ) -> str:
+    "How strongly the card's log supports an inferred reading, in words: its statistic, p, and the rows and seeds it rests on."
+    n = s if isinstance(s := inf.get('seeds') or 1, int) else len(s)  # the seeds the reading ran (a list of scores in older recipes)
+    stat = "log-likelihood {:.1f} in the reading's own seed spread" if inf.get('statistic') == 'log-likelihood' else 'χ² {:.1f} in seed spreads'
+    return (('one seed, no seed spread' if inf.get('score') is None else stat.format(inf['score'])) + (f", p {inf['p']:.3g}" if inf.get('p') is not None else '')
+            + f", over {len(inf.get('rows') or [])} rows and {n} seed{'s' if n > 1 else ''}")
+

@@ -215,9 +215,7 @@ def inferred_from_recipe(path:str, # a recipe YAML that `sts-study recipe infer 
     opt = raw.get('optimizer') if isinstance(raw, dict) else None
     inf = opt.get('inferred_from') if isinstance(opt, dict) else None
     if inf is None: refuse('no optimizer.inferred_from (`sts-study recipe infer CARD -o RECIPE` writes it)')
-    if probs := inferred_problems(inf): refuse('; '.join(probs))
-    for k in ('score', 'p'):
-        if inf.get(k) is not None and (isinstance(inf[k], bool) or not isinstance(inf[k], (int, float))): refuse(f'optimizer.inferred_from.{k}: a number, not {inf[k]!r}')
+    if probs := inferred_problems(inf): refuse('; '.join(probs))  # its keys, its rows, its score and p numbers
     return inf
 
 def cmd_card_audit(args):
@@ -411,7 +409,8 @@ def cmd_recipe_infer(args):
     for k in ('budget', 'seeds', 'top'):
         if getattr(args, k) < 1: print(f'sts-study: error: --{k} must be at least 1, not {getattr(args, k)}', file=sys.stderr); raise SystemExit(2)
     try: res = infer(args.card, args.out or tempfile.mkdtemp(prefix='sts-study-infer-'), profile=args.profile or 'full', budget=args.budget, seeds=args.seeds,
-                     top=args.top, until=args.until, seed=args.seed, files=args.data, overrides=parse_overrides(args.p or []), device=args.device)
+                     top=args.top, until=args.until, seed=args.seed, files=args.data, overrides=parse_overrides(args.p or []), device=args.device,
+                     trust_remote_code=args.trust_remote_code)
     except CannotTell as e: print(f'sts-study: {e}', file=sys.stderr); raise SystemExit(3)
     if args.o and res.get('recipe'):
         write_atomic(args.o, f"# Written by `sts-study recipe infer {args.card}`: the optimizer is the reading the card's log supports (inferred_from).\n"
@@ -424,7 +423,8 @@ def _add_recipe_infer(sub):
                        description="Read a model.fit()-written card's training log into fit() calls and score readings of fit()'s hidden arguments "
                                    "(its defaults, the library's example conventions, the printed values, and Optuna's search around them) against "
                                    "the logged loss and evaluation rows, each trained by the study's engine as far as the rows it is scored on; the best "
-                                   "rerun over seeds. Exit 3: the log cannot tell (no loss or evaluation rows); exit 2: bad input.")
+                                   "rerun over the same seeds and ranked by the log-likelihood of the card's rows under each one's own seed spread. Exit 3: the log cannot tell "
+                                   "(no loss or evaluation rows); exit 2: bad input.")
     f.add_argument('card', help="the card (.md), or a recipe (.yaml) whose published card is read")
     f.add_argument('--data', action='append', metavar='FILE', help="a local file that may hold the card's unnamed data (repeatable)")
     f.add_argument('--profile', choices=PROFILES, help='the recipe profile the trials train (default full: the recipe as it is)')
@@ -438,6 +438,7 @@ def _add_recipe_infer(sub):
     f.add_argument('-o', metavar='RECIPE.yaml', help='write the recipe with the inferred reading here')
     f.add_argument('--device', help='cpu, cuda, ... (default: automatic)')
     f.add_argument('--json', action='store_true', help='print the result as JSON')
+    _add_trust(f)
     f.set_defaults(func=cmd_recipe_infer)
 
 # %% ../nbs/19_cli.ipynb #c553fde9

@@ -21,10 +21,10 @@ from .train import (build_train_data, build_model, build_losses, build_evaluatio
 from .from_card import recipe_from_card
 
 # %% auto #0
-__all__ = ['SEARCHED', 'PARAM', 'TOLERANCE', 'PRINTED', 'ALPHA', 'fixed_settings', 'printed_reading', 'candidates', 'space',
-           'as_params', 'suggest', 'run_value', 'row_errors', 'fit_score', 'RowScorer', 'trial_run', 'intervals',
-           'reading_overrides', 'held', 'recipe_dict', 'card_of', 'base_recipe', 'trial_recipe', 'search',
-           'rerun_seeds', 'deviation', 'runs_of', 'seed_noise', 'seed_scaled', 'ranking_verdict', 'plot_readings',
+__all__ = ['SEARCHED', 'PARAM', 'TOLERANCE', 'PRINTED', 'ALPHA', 'GAP', 'fixed_settings', 'printed_reading', 'candidates',
+           'space', 'as_params', 'suggest', 'run_value', 'row_errors', 'fit_score', 'RowScorer', 'trial_run',
+           'intervals', 'reading_overrides', 'held', 'recipe_dict', 'card_of', 'base_recipe', 'trial_recipe', 'search',
+           'rerun_seeds', 'deviation', 'runs_of', 'row_spread', 'seed_likelihood', 'ranking_verdict', 'plot_readings',
            'infer', 'infer_text']
 
 # %% ../nbs/15_infer.ipynb #6d08075c
@@ -65,6 +65,7 @@ def candidates(c:Card, # the card
         s = {**s, **fixed}
         if (key := tuple(s[k] for k in FIT_HIDDEN)) in seen: continue
         seen.add(key); out.append(dict(name=name, settings={k: s[k] for k in FIT_HIDDEN}, why=why + held))
+    if set(FIT_HIDDEN) <= set(fixed): return [dict(name='as held (-p)', settings=out[0]['settings'], why=f"every hidden argument held by -p: {_fmt_fixed(fixed)}")]
     return out
 
 # %% ../nbs/15_infer.ipynb #96790832
@@ -201,9 +202,9 @@ def _dotted(d:dict, pre:str='') -> list:
     return [x for k, v in d.items() for x in (_dotted(v, f'{pre}{k}.') if isinstance(v, dict) and v else [(f'{pre}{k}', v)])]
 
 # %% ../nbs/15_infer.ipynb #ffb824b4
-def recipe_dict(p:Path) -> dict:
-    "A recipe file read and checked as `reproduce` reads it (`load_recipe`: strict YAML, known keys, no remote code), its relative data paths made absolute against its folder."
-    load_recipe(str(p))  # RecipeError naming the file and key, before anything is built
+def recipe_dict(p:Path, trust_remote_code:bool=False) -> dict:
+    "A recipe file read and checked as `reproduce` reads it (`load_recipe`: strict YAML, known keys, remote code only with the opt-in), its relative data paths made absolute against its folder."
+    load_recipe(str(p), trust_remote_code=trust_remote_code)  # RecipeError naming the file and key, before anything is built
     return resolve_paths(load_yaml(p.read_text(encoding='utf-8'), f'recipe {p}'), p.resolve().parent)
 
 def card_of(src:str|Path) -> Card:
@@ -219,10 +220,11 @@ def card_of(src:str|Path) -> Card:
 def base_recipe(src:str|Path, # a card (.md) or a recipe (.yaml) whose `published` card is read
                 c:Card, # its card (`card_of`)
                 files:list|None=None, # local files that may hold a card's unnamed data (as `recipe from-card --data`)
+                trust_remote_code:bool=False, # the command line's opt-in for a recipe that switches the model's own code on
                ) -> tuple:
     "(the recipe dict to build readings on, its data paths absolute, where it came from)."
     p = Path(src)
-    if p.suffix in ('.yaml', '.yml'): return recipe_dict(p), str(p)
+    if p.suffix in ('.yaml', '.yml'): return recipe_dict(p, trust_remote_code), str(p)
     rec, unresolved = recipe_from_card(c, files=[str(Path(f).resolve()) for f in files or []])
     rec['published'] = str(p.resolve())
     for t, d in zip(rec['train'], c.datasets):  # the card's rows, when it drew fewer than the source has: its first rows
@@ -239,11 +241,11 @@ def _call_setup(c:Card, rec:dict, ev:dict, call:int, user:dict) -> dict:
     return dict(call=k, epochs=epochs, batch_size=bs, t_total=fit_t_total(sizes, bs, epochs))
 
 # %% ../nbs/15_infer.ipynb #1a43e2c1
-def trial_recipe(ctx:dict, # the inference's context: base (recipe file), profile, setup, rows, user (-p overrides)
+def trial_recipe(ctx:dict, # the inference's context: base (recipe file), profile, setup, rows, user (-p overrides), trust (--trust-remote-code)
                  settings:dict) -> Recipe:
     "The recipe a trial of `settings` trains: the reading's overrides with the user's held over them."
     ov = held(reading_overrides(settings, ctx['setup']['call'], ctx['setup']['epochs'], ctx['rows'][-1]['step']), ctx['user'])
-    return load_recipe(str(ctx['base']), ctx['profile'], overrides=ov)
+    return load_recipe(str(ctx['base']), ctx['profile'], overrides=ov, trust_remote_code=ctx.get('trust', False))
 
 def _trial(ctx:dict, settings:dict, name:str, out:Path, seed:int, scorer:RowScorer) -> tuple:
     "Train one reading into `out`, printing one line as it ends: (steps, the rows' errors)."
@@ -312,47 +314,53 @@ def runs_of(x:dict) -> list:
     "A reading's runs as their row errors: the search's, then each seed rerun's."
     return [x['errors'], *(x.get('seed_errors') or {}).values()]
 
-def seed_noise(readings:list) -> dict:
-    "Each row's seed spread: the standard deviation of a run's deviation there over a reading's seeds, pooled over the readings rerun over seeds (ddof 1); (step, column) → spread."
-    ss, dof = {}, {}
-    for x in readings:
-        runs = runs_of(x)
-        for i, e in enumerate(runs[0] if len(runs) > 1 else []):
-            d = [deviation(r[i]) for r in runs]
-            if None in d: continue
-            k = (e['step'], e['column'])
-            ss[k], dof[k] = ss.get(k, 0.0) + float(np.var(d, ddof=1)) * (len(d) - 1), dof.get(k, 0) + len(d) - 1
-    return {k: math.sqrt(ss[k] / dof[k]) for k in ss}
 
 # %% ../nbs/15_infer.ipynb #c0a1f005
-PRINTED, ALPHA = 1e-4, 0.05  # a row's spread is at least a card's printed precision (relative to the loss for a loss row); the level that rejects a reading
+PRINTED, ALPHA, GAP = 1e-4, 0.05, math.log(20)  # a row's spread is at least a card's printed precision (relative to the loss for a loss row); the p that rejects a reading; the log-likelihood gap that settles a ranking (20 to 1)
 
-def seed_scaled(x:dict, # a reading (`runs_of`: its runs' row errors)
-                noise:dict, # `seed_noise`
-               ) -> dict:
-    "The reading's fit in seed spreads: z a row (mean deviation over spread × √(1 + 1/n)), chi2 their squares' sum, p (scipy's χ², a degree a row); a row a run missed: chi2 inf."
-    runs, z = runs_of(x), []
+def row_spread(e:dict, # the row (`row_errors` item)
+               d:list, # the reading's runs' deviations there (`deviation`), 2 or more
+              ) -> float:
+    "The scale of the card's deviation at a row under a reading: its runs' standard deviation (ddof 1, at least `PRINTED`) × √(1 + 1/n)."
+    floor = PRINTED / abs(e['card']) if e['kind'] == 'loss' else PRINTED
+    return max(float(np.std(d, ddof=1)), floor) * math.sqrt(1 + 1 / len(d))
+
+def seed_likelihood(x:dict, # a reading (`runs_of`: its runs' row errors, over the same seeds as the others)
+                   ) -> dict:
+    "The card's rows under the reading's own seed spread: z a row, loglik (Student's t, n − 1 degrees, summed), p (Fisher's over the rows' two-sided p); one run: None; a row a run missed: -inf."
+    runs = runs_of(x)
+    n, z, ll, logp = len(runs), [], 0.0, []
+    if n < 2: return dict(z=[None] * len(runs[0]), loglik=None, p=None, n=n)
     for i, e in enumerate(runs[0]):
         d = [deviation(r[i]) for r in runs]
         if None in d: z.append(None); continue
-        s = max(noise.get((e['step'], e['column']), 0.0), PRINTED / abs(e['card']) if e['kind'] == 'loss' else PRINTED)
-        z.append(round(float(np.mean(d)) / (s * math.sqrt(1 + 1 / len(d))), 4))
-    chi2 = math.inf if None in z or not z else round(float(sum(v * v for v in z)), 4)
-    return dict(z=z, chi2=chi2, p=0.0 if chi2 == math.inf else float(stats.chi2.sf(chi2, len(z))), n=len(runs))
+        s = row_spread(e, d)
+        t = float(np.mean(d)) / s
+        z.append(round(t, 4))
+        ll += float(stats.t.logpdf(t, n - 1)) - math.log(s)
+        logp.append(math.log(2) + float(stats.t.logsf(abs(t), n - 1)))
+    if None in z or not z: return dict(z=z, loglik=-math.inf, p=0.0, n=n)
+    return dict(z=z, loglik=round(ll, 4), p=float(stats.chi2.sf(-2 * sum(logp), 2 * len(logp))), n=n)
 
-def ranking_verdict(readings:list, # ranked by chi2 (`seed_scaled` filled in)
-            noise:dict) -> dict:
-    "Whether the first reading fits better than the next beyond seed noise (the card's rows reject the next, p < ALPHA, and not the first), and which readings the rows do not reject."
-    if not noise: return dict(settled=False, why='the seed noise was not measured (one seed a reading): no reading can be said to fit better')
-    if len(readings) < 2: return dict(settled=False, why='only one reading was scored')
-    a, b = readings[:2]
-    settled = b['p'] < ALPHA <= a['p']
-    tail = (": the card's rows reject the second, not the first" if settled else ': neither reproduces the card within seed noise' if a['p'] < ALPHA
-            else ': not beyond seed noise (the rows reject neither)')
-    ok = [x['name'] for x in readings if x['p'] >= ALPHA]
-    return dict(settled=settled, best=a['name'], next=b['name'], chi2=(a['chi2'], b['chi2']), p=(round(a['p'], 6), round(b['p'], 6)), consistent=ok,
-                why=f"{a['name']} (χ² {a['chi2']:.1f}, p {a['p']:.3g}, {a['n']} seeds) fits better than {b['name']} (χ² {b['chi2']:.1f}, p {b['p']:.3g}, {b['n']} seeds)" + tail
-                    + f"; {len(readings) - len(ok)} of {len(readings)} readings rejected (p < {ALPHA}), consistent with the rows: {', '.join(ok) or 'none'}")
+def _times(gap:float) -> str: return '∞' if gap == math.inf else f'{math.exp(gap):.3g}' if gap < 700 else f'e^{gap:.0f}'
+
+def ranking_verdict(readings:list, # ranked (`seed_likelihood` filled in): those run over seeds first, by log-likelihood
+                   ) -> dict:
+    "Whether the first reading fits better than the next beyond seed noise (the rows do not reject it, p ≥ ALPHA, and are ≥ 20 times likelier under it), and which readings the rows do not reject."
+    scored = [x for x in readings if x['loglik'] is not None]
+    if len(scored) < 2: return dict(settled=False, consistent=[x['name'] for x in scored if x['p'] >= ALPHA],
+                                    why=f"{'only one reading was' if scored else 'no reading was'} run over seeds (--seeds 2 --top 2 at the least): no reading can be said to fit better beyond seed noise")
+    a, b = scored[:2]
+    gap = a['loglik'] - b['loglik'] if a['loglik'] > -math.inf else 0.0
+    settled = a['p'] >= ALPHA and gap >= GAP
+    tail = (': beyond seed noise' if settled else f': the rows reject even the first (p < {ALPHA}): no reading tried reproduces the card within seed noise' if a['p'] < ALPHA
+            else ': not beyond seed noise (under 20 times)')
+    ok = [x['name'] for x in scored if x['p'] >= ALPHA]
+    return dict(settled=settled, best=a['name'], next=b['name'], loglik=(a['loglik'], b['loglik']), gap=round(gap, 4), p=(round(a['p'], 6), round(b['p'], 6)), consistent=ok,
+                why=f"{a['name']} (log-likelihood {a['loglik']:.1f}, p {a['p']:.3g}, {a['n']} seeds) against {b['name']} ({b['loglik']:.1f}, p {b['p']:.3g}, {b['n']} seeds): "
+                    f"the card's rows are {_times(gap)} times likelier under the first" + tail
+                    + f"; {len(scored) - len(ok)} of {len(scored)} readings run over seeds rejected (p < {ALPHA}), consistent with the rows: {', '.join(ok) or 'none'}")
+
 
 # %% ../nbs/15_infer.ipynb #0d566a98
 def plot_readings(rows:list, # the card rows scored
@@ -366,7 +374,7 @@ def plot_readings(rows:list, # the card rows scored
         card = [(e['step'], e['card']) for e in readings[0]['errors'] if e['kind'] == kind] if readings else []
         for x in readings:
             pts = [(e['step'], e['run']) for e in x['errors'] if e['kind'] == kind and e['run'] is not None]
-            if pts: ax.plot(*zip(*pts), marker='.', label=f"{x['name']} (χ² {x['chi2']:.1f})")
+            if pts: ax.plot(*zip(*pts), marker='.', label=f"{x['name']} ({'1 seed' if x.get('loglik') is None else format(x['loglik'], '.1f')})")
         if card: ax.plot(*zip(*card), 'ko', label='the card', zorder=5)
         ax.set_xlabel('step'); ax.set_ylabel(label)
     for ax in axes:
@@ -375,30 +383,33 @@ def plot_readings(rows:list, # the card rows scored
     return _save(fig, path)
 
 # %% ../nbs/15_infer.ipynb #44c671c3
+def _r6(p): return None if p is None else round(p, 6)
+
 def _inferred_recipe(rec:dict, res:dict) -> dict:
     "The recipe with the supported reading as its optimizer and `inferred_from` (card, call, rows, scores, verdict, what the user held)."
     out, best, v = copy.deepcopy(rec), res['readings'][0], res['verdict']
     out['optimizer'] = dict(builder='fit', st_version='3.0.1', **best['settings'], inferred_from=dict(
         card=Path(res['card']).name, call=res['call'], reading=best['name'], why=best['why'], settled=v['settled'], verdict=v['why'],
-        score=best['chi2'], p=round(best['p'], 6), seeds=best['n'], held=[f'{k} = {x!r}' for k, x in res['held']],
+        statistic='log-likelihood', score=best['loglik'], p=_r6(best['p']), seeds=best['n'], held=[f'{k} = {x!r}' for k, x in res['held']],
         rows=[{k: e[k] for k in ('step', 'kind', 'column', 'card', 'run', 'error')} | dict(z=z) for e, z in zip(best['errors'], best['z'])],
-        others=[dict(reading=x['name'], **x['settings'], score=x['chi2'], p=round(x['p'], 6)) for x in res['readings'][1:]]))
+        others=[dict(reading=x['name'], **x['settings'], score=x['loglik'], p=_r6(x['p']), seeds=x['n']) for x in res['readings'][1:]]))
     out.setdefault('args', {})['num_train_epochs'] = res['epochs']
     out.setdefault('notes', []).append(f"optimizer inferred from the card's log (call {res['call']}): {best['name']}; {v['why']}")
     return out
 
 def _rank(ranked:list) -> tuple:
-    "The readings scored in seed spreads (`seed_scaled`) and ranked by χ²: (readings, verdict)."
-    noise = seed_noise(ranked)
-    for x in ranked: x.update(seed_scaled(x, noise), mean=float(np.mean(x['scores'])), low=min(x['scores']), high=max(x['scores']))
-    ranked = sorted(ranked, key=lambda x: x['chi2'])
-    return ranked, ranking_verdict(ranked, noise)
+    "The readings scored under their own seed spreads (`seed_likelihood`): those run over seeds by log-likelihood, then the others in the search's order: (readings, verdict)."
+    for x in ranked: x.update(seed_likelihood(x), mean=float(np.mean(x['scores'])), low=min(x['scores']), high=max(x['scores']))
+    ranked = sorted([x for x in ranked if x['loglik'] is not None], key=lambda x: -x['loglik']) + [x for x in ranked if x['loglik'] is None]
+    return ranked, ranking_verdict(ranked)
 
 def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with its published card
           out:str|Path, # folder of the trials' runs (their log.csv) and the plot
           profile:str='full', budget:int=2000, # the search's training steps (the seed reruns come on top)
           seeds:int=3, top:int=2, until:int|None=None, # seeds each of the `top` readings runs; the last step of the first call scored
-          seed:int=42, files:list|None=None, overrides:dict|None=None, device:str|None=None) -> dict:
+          seed:int=42, files:list|None=None, overrides:dict|None=None, device:str|None=None,
+          trust_remote_code:bool=False, # the command line's opt-in (--trust-remote-code): allow the recipe's model.trust_remote_code
+         ) -> dict:
     "Infer the hidden fit() arguments of `src`'s card from its log: segmentation, readings ranked over seeds, verdict, cost, the recipe with the reading."
     t0, out, user = time.time(), Path(out), overrides or {}
     c = card_of(src)
@@ -406,19 +417,19 @@ def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with it
     res = dict(card=str(src), writer=ev['writer'], st_version=ev['st_version'], printed_call=ev['printed_call'], held=_dotted(user),
                calls=[{k: v for k, v in x.items() if k != 'rows'} | dict(rows=len(x['rows'])) for x in ev['calls']])
     if not ev['hidden']: return res | dict(hidden=False, why=f"written by {ev['writer']}: the printed hyperparameters are what trained it")
-    rec, res['recipe_from'] = base_recipe(src, c, files)
+    rec, res['recipe_from'] = base_recipe(src, c, files, trust_remote_code)
     call = 1  # a later call starts from the model the earlier ones trained, which the card does not hold
     setup = _call_setup(c, rec, ev, call, user)
     rows = [x for x in setup['call']['rows'] if until is None or x['step'] <= until]
     if not rows: raise CannotTell(f'cannot tell: call {call} has no row at or before step {until}')
     out.mkdir(parents=True, exist_ok=True)
     ctx = dict(base=write_atomic(out/'base-recipe.yaml', yaml.safe_dump(rec, sort_keys=False, allow_unicode=True)), profile=profile, setup=setup, rows=rows,
-               user=user, fixed=fixed_settings(user), out=out, cache={}, device=device)
+               user=user, fixed=fixed_settings(user), out=out, cache={}, device=device, trust=trust_remote_code)
     named = candidates(c, setup['t_total'], fixed=ctx['fixed'])
     check_recipe(trial_recipe(ctx, named[0]['settings']))  # a bad recipe or -p key: refused, naming it, before any trial trains
     study, steps = search(ctx, named, budget, seed)
     ranked = _ranked(study)
-    steps += rerun_seeds(ctx, ranked[:top], [seed + i for i in range(1, seeds)])
+    steps += rerun_seeds(ctx, ranked[:top], [seed + i for i in range(1, seeds)])  # the same seeds for every reading ranked
     ranked, v = _rank(ranked)
     plot_readings(rows, ranked[:6], f"{Path(str(src)).name}: call {call}, readings through the card's rows", out/'readings.png')
     import optuna
@@ -438,11 +449,11 @@ def infer_text(res:dict) -> str:
     lines.append(f"inferring call {res['call']}: {res['epochs']} epoch(s), batch {res['batch_size']}, fit()'s t_total {res['t_total']:,}; {res['rows']} rows scored")
     if res['held']: lines.append('held as given (-p; never replaced by a reading' + (f", {', '.join(res['fixed'])} not searched" if res['fixed'] else '') + '): '
                                  + ', '.join(f'{k} = {v!r}' for k, v in res['held']))
-    lines.append("readings, best first (χ²: each row's deviation in its seed spread, squared and summed; p: the chance of the card's rows under the reading; "
-                 "[row error in tolerances, 5% a loss row, 0.003 an evaluation, over the seeds]):")
+    lines.append("readings, best first (log-likelihood: the card's rows under the reading's own seed spread, Student's t a row, summed; higher fits better; "
+                 "p: Fisher's over the rows, under 0.05 the rows reject the reading; [row error in tolerances, 5% a loss row, 0.003 an evaluation, over the seeds]):")
     for i, x in enumerate(res['readings']):
-        lines.append(f"  {i + 1}. {x['name']}: {_fmt_settings(x['settings'])}: χ² {x['chi2']:.2f} over {len(x['z'])} rows, p {x['p']:.3g}, {x['n']} seed(s)"
-                     + f" [{x['low']:.4f}-{x['high']:.4f}]")
+        fit = f"log-likelihood {x['loglik']:.2f} over {len(x['z'])} rows, p {x['p']:.3g}, {x['n']} seeds" if x['loglik'] is not None else "1 seed: not ranked (no seed spread)"
+        lines.append(f"  {i + 1}. {x['name']}: {_fmt_settings(x['settings'])}: {fit} [{x['low']:.4f}-{x['high']:.4f}]")
     lines.append(f"verdict: {res['verdict']['why']}")
     if res['untried']: lines.append(f"not tried within the budget: {', '.join(map(str, res['untried']))}")
     lines.append(f"cost: {res['trials']} trials ({res['pruned']} pruned), {res['steps']:,} training steps, {res['seconds']:,} s; plot {res['plot']}")

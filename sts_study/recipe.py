@@ -435,6 +435,8 @@ def inferred_problems(d) -> list:
     out = [f"optimizer.inferred_from.{k}: missing (`sts-study recipe infer` writes it)" for k in INFERRED_KEYS if k not in d]
     if 'rows' in d and not (isinstance(d['rows'], list) and all(isinstance(x, dict) and {'step', 'card', 'run'} <= set(x) for x in d['rows'])):
         out.append('optimizer.inferred_from.rows: a list of the scored rows, each with its step, card and run values')
+    for k in ('score', 'p'):  # read back into sentences (`card.inferred_evidence`): numbers, or null where one seed gave no spread
+        if d.get(k) is not None and (isinstance(d[k], bool) or not isinstance(d[k], (int, float))): out.append(f'optimizer.inferred_from.{k}: a number or null, not {d[k]!r}')
     return out
 
 def _args_problems(r:Recipe) -> list:

@@ -10,7 +10,7 @@ from .settings import get_settings, write_atomic, atomic_dir
 from .interrupt import fault_point
 from .tables import md_table, md_text, md_code
 from .data import stats_details
-from .card import Card, read_card, render_card, published_metrics, published_step, card_diff, loss_log
+from .card import Card, read_card, render_card, published_metrics, published_step, card_diff, loss_log, inferred_evidence
 from .schedule import card_step, epoch_plan, fit_settings
 from .record import RunRecord, METRICS
 from . import plots
@@ -119,9 +119,8 @@ def reading_line(run:RunRecord) -> str:
     what = f"lr {d['lr']:g}, warm-up {opt['warmup_steps']:,} steps, {d['scheduler']}" if opt.get('warmup_steps') is not None else f"fit()'s {d['warmup_steps']:,} warm-up steps, {d['scheduler']}"
     if not inf: return (f"- **Reading of fit()'s hidden arguments:** as the recipe states them ({what}): an assumption, not tested against the card's log "
                         "(`sts-study recipe infer` does that)")
-    n = s if isinstance(s := inf.get('seeds') or 1, int) else len(s)  # the seeds the reading ran (`infer`; a list of scores in older recipes)
-    return (f"- **Reading of fit()'s hidden arguments:** {inf['reading']} ({what}), inferred from fit() call {inf['call']} of {inf['card']}'s log: χ² "
-            f"{inf['score']:.1f} in seed spreads" + (f" (p {inf['p']:.3g})" if inf.get('p') is not None else '') + f" over {len(inf['rows'])} rows and {n} seed{'s' if n > 1 else ''}; " + (inf.get('verdict') or '')
+    return (f"- **Reading of fit()'s hidden arguments:** {inf['reading']} ({what}), inferred from fit() call {inf['call']} of {inf['card']}'s log: "
+            f"{inferred_evidence(inf)}; " + (inf.get('verdict') or '')
             + ('' if inf.get('settled') else ' (the best reading found, not settled by the log)'))
 
 def reproduction_section(run:RunRecord, published:Card, run_dir:str|None=None) -> str:

@@ -61,12 +61,16 @@ def test_cli_audits_with_an_inferred_recipe(tmp_path, capsys):
     import yaml
     from sts_study.audit import audit_card, audit_markdown
     inf = dict(card=K.name, call=1, reading='example: warm-up 10%', rows=[dict(step=719, kind='loss', column='Training Loss', card=0.8, run=0.81, error=0.0125, z=0.4)],
-               score=2.54, p=0.28, settled=True)  # as `recipe infer -o` writes it (tests/test_infer.py), trimmed to one row
+               statistic='log-likelihood', score=2.54, p=0.28, seeds=3, settled=True)  # as `recipe infer -o` writes it (tests/test_infer.py), trimmed to one row
     f = tmp_path/'k-inferred.yaml'
     f.write_text(yaml.safe_dump(dict(card='korean-gte', optimizer=dict(builder='fit', st_version='3.0.1', lr=2e-5, warmup_steps=718, inferred_from=inf)), sort_keys=False))
     out = cli('card', 'audit', K, '--inferred', f)
-    assert '- hidden fit() arguments: inferred example: warm-up 10% from call 1 of the log (χ² 2.5 in seed spreads, p 0.28; settled beyond seed noise)' in out.splitlines()
+    assert ("- hidden fit() arguments: inferred example: warm-up 10% from call 1 of the log (log-likelihood 2.5 in the reading's own seed spread, p 0.28, "
+            "over 1 rows and 3 seeds; settled beyond seed noise)") in out.splitlines()
     assert out == audit_markdown(audit_card(K, inferred=inf))
     f.write_text('card: korean-gte\noptimizer: {builder: fit}\n')
     with pytest.raises(SystemExit) as e: main(['card', 'audit', str(K), '--inferred', str(f)])
     assert (e.value.code, capsys.readouterr().err) == (2, f'sts-study: error: --inferred {f}: no optimizer.inferred_from (`sts-study recipe infer CARD -o RECIPE` writes it)\n')
+    f.write_text(yaml.safe_dump(dict(card='korean-gte', optimizer=dict(builder='fit', inferred_from=inf | dict(score='2.54'))), sort_keys=False))
+    with pytest.raises(SystemExit) as e: main(['card', 'audit', str(K), '--inferred', str(f)])  # a score that is not a number: refused by the recipe check
+    assert (e.value.code, capsys.readouterr().err) == (2, f"sts-study: error: --inferred {f}: optimizer.inferred_from.score: a number or null, not '2.54'\n")
