@@ -393,11 +393,13 @@ def log_evidence(c:Card, # a parsed card
                 loss_rows=sum(x['loss'] is not None for x in rows), eval_rows=sum(bool(x['evals']) for x in rows))
 
 # %% ../nbs/08_card.ipynb #ie000001
+def _count(n:int, what:str) -> str: return f"{n} {what}{'' if n == 1 else 's'}"
+
 def inferred_evidence(inf:dict, # a recipe's `optimizer.inferred_from` (`sts-study recipe infer`)
                      ) -> str:
     "How strongly the card's log supports an inferred reading, in words: its statistic, p, and the rows and seeds it rests on."
-    n = s if isinstance(s := inf.get('seeds') or 1, int) else len(s)  # the seeds the reading ran (a list of scores in older recipes)
+    n = s if isinstance(s := inf.get('seeds') or 1, int) else len(s)  # the seeds the reading ran (a list of scores in older recipes; `recipe.inferred_problems` checks it)
     stat = "log-likelihood {:.1f} in the reading's own seed spread" if inf.get('statistic') == 'log-likelihood' else 'χ² {:.1f} in seed spreads'
     return (('one seed, no seed spread' if inf.get('score') is None else stat.format(inf['score'])) + (f", p {inf['p']:.3g}" if inf.get('p') is not None else '')
-            + f", over {len(inf.get('rows') or [])} rows and {n} seed{'s' if n > 1 else ''}")
+            + f", over {_count(len(inf.get('rows') or []), 'row')} and {_count(n, 'seed')}")
 

@@ -207,13 +207,13 @@ def recipe_dict(p:Path, trust_remote_code:bool=False) -> dict:
     load_recipe(str(p), trust_remote_code=trust_remote_code)  # RecipeError naming the file and key, before anything is built
     return resolve_paths(load_yaml(p.read_text(encoding='utf-8'), f'recipe {p}'), p.resolve().parent)
 
-def card_of(src:str|Path) -> Card:
-    "The card a card file is, or a recipe file's published card."
+def card_of(src:str|Path, trust_remote_code:bool=False) -> Card:
+    "The card a card file is, or a recipe file's published card (the recipe checked as `reproduce` checks it, remote code only with the opt-in)."
     p = Path(src)
     if not p.exists(): raise FileNotFoundError(f'{p}: no such card or recipe')
     if p.suffix not in ('.yaml', '.yml'): return read_card(p, partial=True)
     from sts_study.report import published_card
-    rec = recipe_dict(p)
+    rec = recipe_dict(p, trust_remote_code)
     if not rec.get('published'): raise ValueError(f'{p}: the recipe names no published card (published:) to read the log of')
     return published_card(rec)
 
@@ -271,7 +271,7 @@ def _objective(ctx:dict, sp:dict, seed:int, spent:dict):
 # %% ../nbs/15_infer.ipynb #3e73b191
 def search(ctx:dict, # `trial_recipe`'s context, with out (the trials' folder), cache, device, fixed (`fixed_settings`)
            named:list, budget:int, seed:int) -> tuple:
-    "Optuna's study over the readings (the named ones enqueued first, then TPE's) while the steps trained stay under `budget`: (study, steps trained)."
+    "Optuna's study over the readings (the named ones enqueued first, then TPE's) while the steps trained stay under `budget` (one trial when -p holds every hidden argument): (study, steps trained)."
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction='minimize', sampler=optuna.samplers.TPESampler(seed=seed),
@@ -279,7 +279,7 @@ def search(ctx:dict, # `trial_recipe`'s context, with out (the trials' folder), 
     for x in named: study.enqueue_trial(as_params(x['settings'], ctx['fixed']), user_attrs={'name': x['name'], 'why': x['why']})
     spent = {'steps': 0}
     obj = _objective(ctx, space(named, ctx['setup']['t_total']), seed, spent)
-    while spent['steps'] < budget: study.optimize(obj, n_trials=1)
+    while spent['steps'] < budget and not (spent['steps'] and set(FIT_HIDDEN) <= set(ctx['fixed'])): study.optimize(obj, n_trials=1)  # all held: one reading, one trial
     return study, spent['steps']
 
 def _ranked(study) -> list:
@@ -327,13 +327,13 @@ def row_spread(e:dict, # the row (`row_errors` item)
 
 def seed_likelihood(x:dict, # a reading (`runs_of`: its runs' row errors, over the same seeds as the others)
                    ) -> dict:
-    "The card's rows under the reading's own seed spread: z a row, loglik (Student's t, n − 1 degrees, summed), p (Fisher's over the rows' two-sided p); one run: None; a row a run missed: -inf."
+    "The card's rows under the reading's own seed spread: z a row, loglik (Student's t, n − 1 degrees, summed), p (Fisher's over the rows' two-sided p); one run: None; a row a run missed or diverged at: -inf."
     runs = runs_of(x)
     n, z, ll, logp = len(runs), [], 0.0, []
     if n < 2: return dict(z=[None] * len(runs[0]), loglik=None, p=None, n=n)
     for i, e in enumerate(runs[0]):
         d = [deviation(r[i]) for r in runs]
-        if None in d: z.append(None); continue
+        if any(v is None or not math.isfinite(v) for v in d): z.append(None); continue  # a row a run missed, or a run that diverged there
         s = row_spread(e, d)
         t = float(np.mean(d)) / s
         z.append(round(t, 4))
@@ -412,7 +412,7 @@ def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with it
          ) -> dict:
     "Infer the hidden fit() arguments of `src`'s card from its log: segmentation, readings ranked over seeds, verdict, cost, the recipe with the reading."
     t0, out, user = time.time(), Path(out), overrides or {}
-    c = card_of(src)
+    c = card_of(src, trust_remote_code)
     ev = log_evidence(c)  # cannot tell: at once, before anything is built
     res = dict(card=str(src), writer=ev['writer'], st_version=ev['st_version'], printed_call=ev['printed_call'], held=_dotted(user),
                calls=[{k: v for k, v in x.items() if k != 'rows'} | dict(rows=len(x['rows'])) for x in ev['calls']])

@@ -278,7 +278,7 @@ def remote_code_problem(model, # the recipe's `model` section: a mapping with ba
                 "pass --trust-remote-code (or --variant remote-code) on the command line if you trust that code")
     if config is None or v or not remote_code_class(config): return None
     return (f"model.trust_remote_code: {model.get('base')} is a {config.get('model_type')!r} model whose class is the repository's own code "
-            f"({', '.join(config.get('architectures') or [])}); it runs only with the command line's opt-in (--trust-remote-code on reproduce or train, or card K's own --variant remote-code)")
+            f"({', '.join(config.get('architectures') or [])}); it runs only with the command line's opt-in (--trust-remote-code on reproduce, train, resume, sweep or recipe infer, or card K's own --variant remote-code)")
 
 # %% ../nbs/06_recipe.ipynb #7b7386dd
 ARG_MAP = {  # the cards' (transformers 4.x) argument → how today's (transformers 5) takes it; an argument not named here is kept
@@ -437,6 +437,8 @@ def inferred_problems(d) -> list:
         out.append('optimizer.inferred_from.rows: a list of the scored rows, each with its step, card and run values')
     for k in ('score', 'p'):  # read back into sentences (`card.inferred_evidence`): numbers, or null where one seed gave no spread
         if d.get(k) is not None and (isinstance(d[k], bool) or not isinstance(d[k], (int, float))): out.append(f'optimizer.inferred_from.{k}: a number or null, not {d[k]!r}')
+    s = d.get('seeds')  # how many seeds the reading ran (a list of its scores in older recipes)
+    if s is not None and not (isinstance(s, list) or (isinstance(s, int) and not isinstance(s, bool) and s >= 1)): out.append(f'optimizer.inferred_from.seeds: a positive integer, not {s!r}')
     return out
 
 def _args_problems(r:Recipe) -> list:

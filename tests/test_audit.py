@@ -66,7 +66,7 @@ def test_cli_audits_with_an_inferred_recipe(tmp_path, capsys):
     f.write_text(yaml.safe_dump(dict(card='korean-gte', optimizer=dict(builder='fit', st_version='3.0.1', lr=2e-5, warmup_steps=718, inferred_from=inf)), sort_keys=False))
     out = cli('card', 'audit', K, '--inferred', f)
     assert ("- hidden fit() arguments: inferred example: warm-up 10% from call 1 of the log (log-likelihood 2.5 in the reading's own seed spread, p 0.28, "
-            "over 1 rows and 3 seeds; settled beyond seed noise)") in out.splitlines()
+            "over 1 row and 3 seeds; settled beyond seed noise)") in out.splitlines()
     assert out == audit_markdown(audit_card(K, inferred=inf))
     f.write_text('card: korean-gte\noptimizer: {builder: fit}\n')
     with pytest.raises(SystemExit) as e: main(['card', 'audit', str(K), '--inferred', str(f)])

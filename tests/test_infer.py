@@ -171,3 +171,30 @@ def test_through_shown_streams():
         print('trial-0 \x1b[2J done', file=sys.stderr)
         seen = real.getvalue()
     assert seen == 'trial-0 \\u001b[2J done\n'
+
+def test_remote_code_needs_the_command_line(tmp_path):
+    """A recipe that switches the model's own code on is refused by `recipe infer` unless the command line opts in (exit 2, naming the key, before any
+    trial); with `--trust-remote-code` the trials' recipe carries the switch, as `reproduce`'s does."""
+    from sts_study.infer import trial_recipe, candidates, card_of
+    from sts_study.recipe import RecipeError
+    src = _local_recipe(tmp_path/'rec')
+    rec = yaml.safe_load(src.read_text())
+    rec['model'] |= dict(trust_remote_code=True, revision='a' * 40, code_revision='b' * 40)
+    src.write_text(yaml.safe_dump(rec, sort_keys=False))
+    r = run_main('recipe', 'infer', src, '--until', '10', '--budget', '10', '--out', tmp_path/'t')
+    assert r.returncode == 2 and "model.trust_remote_code: True would run code from the repository of 'tiny'" in r.stderr and '--trust-remote-code' in r.stderr, r.stderr
+    assert not (tmp_path/'t').exists()  # refused before the trials' folder
+    ctx = dict(base=src, profile='full', setup=dict(call=dict(rows=[], steps_per_epoch=10), epochs=2), rows=[dict(step=10)], user={})
+    s = candidates(card_of(src, trust_remote_code=True), 20)[0]["settings"]
+    with pytest.raises(RecipeError, match='--trust-remote-code'): trial_recipe(ctx, s)
+    assert trial_recipe(ctx | dict(trust=True), s).model.trust_remote_code is True
+
+def test_every_hidden_argument_held_trains_one_reading(tmp_path):
+    "With -p holding lr, warm-up, weight decay and scheduler there is nothing to search: one trial (not the whole budget), its reading named 'as held (-p)'."
+    src = _local_recipe(tmp_path/'rec')
+    r = run_main('recipe', 'infer', src, '--until', '10', '--budget', '40', '--seeds', '2', '--json', '--out', tmp_path/'t', '-p', 'optimizer.lr', '2e-5',
+                 '-p', 'optimizer.warmup_steps', '8', '-p', 'optimizer.weight_decay', '0.01', '-p', 'optimizer.scheduler', 'WarmupLinear', '-p', 'eval.limit', '10')
+    assert r.returncode == 0, r.stderr[-3000:]
+    d = json.loads(r.stdout)
+    assert (d['trials'], d['steps'], d['untried'], [(x['name'], x['n']) for x in d['readings']]) == (1, 10 + 10, [], [('as held (-p)', 2)])
+    assert d['fixed'] == dict(lr=2e-5, weight_decay=0.01, scheduler='WarmupLinear', warmup_steps=8)
