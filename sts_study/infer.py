@@ -21,17 +21,21 @@ from .train import (build_train_data, build_model, build_losses, build_evaluatio
 from .from_card import recipe_from_card
 
 # %% auto #0
-__all__ = ['SEARCHED', 'PARAM', 'TOLERANCE', 'PRINTED', 'ALPHA', 'GAP', 'fixed_settings', 'printed_reading', 'candidates',
-           'space', 'as_params', 'suggest', 'run_value', 'row_errors', 'fit_score', 'RowScorer', 'trial_run',
-           'intervals', 'reading_overrides', 'held', 'recipe_dict', 'card_of', 'base_recipe', 'trial_recipe', 'search',
-           'rerun_seeds', 'deviation', 'runs_of', 'row_spread', 'seed_likelihood', 'ranking_verdict', 'plot_readings',
-           'infer', 'infer_text']
+__all__ = ['SEARCHED', 'PARAM', 'TOLERANCE', 'PRINTED', 'ALPHA', 'GAP', 'fixed_settings', 'all_held', 'printed_reading',
+           'candidates', 'space', 'as_params', 'suggest', 'run_value', 'row_errors', 'fit_score', 'RowScorer',
+           'trial_run', 'intervals', 'reading_overrides', 'held', 'recipe_dict', 'card_of', 'base_recipe',
+           'trial_recipe', 'search', 'rerun_seeds', 'deviation', 'runs_of', 'row_spread', 'seed_likelihood',
+           'ranking_verdict', 'plot_readings', 'infer', 'infer_text']
 
 # %% ../nbs/15_infer.ipynb #6d08075c
 def fixed_settings(user:dict) -> dict:
     "fit()'s hidden arguments the user fixed on the command line (-p optimizer.lr 1e-5): held in every reading, not searched."
     opt = user.get('optimizer') if isinstance(user.get('optimizer'), dict) else {}
     return {k: opt[k] for k in FIT_HIDDEN if k in opt}
+
+def all_held(fixed:dict) -> bool:
+    "Whether the user fixed every hidden argument (`fixed_settings`): one reading, nothing to search."
+    return set(FIT_HIDDEN) <= set(fixed)
 
 def _g(x:float) -> str: return format(x, 'g').replace('e-0', 'e-')  # 2e-5, as fit()'s signature writes it
 
@@ -65,7 +69,7 @@ def candidates(c:Card, # the card
         s = {**s, **fixed}
         if (key := tuple(s[k] for k in FIT_HIDDEN)) in seen: continue
         seen.add(key); out.append(dict(name=name, settings={k: s[k] for k in FIT_HIDDEN}, why=why + held))
-    if set(FIT_HIDDEN) <= set(fixed): return [dict(name='as held (-p)', settings=out[0]['settings'], why=f"every hidden argument held by -p: {_fmt_fixed(fixed)}")]
+    if all_held(fixed): return [dict(name='as held (-p)', settings=out[0]['settings'], why=f"every hidden argument held by -p: {_fmt_fixed(fixed)}")]
     return out
 
 # %% ../nbs/15_infer.ipynb #96790832
@@ -279,7 +283,9 @@ def search(ctx:dict, # `trial_recipe`'s context, with out (the trials' folder), 
     for x in named: study.enqueue_trial(as_params(x['settings'], ctx['fixed']), user_attrs={'name': x['name'], 'why': x['why']})
     spent = {'steps': 0}
     obj = _objective(ctx, space(named, ctx['setup']['t_total']), seed, spent)
-    while spent['steps'] < budget and not (spent['steps'] and set(FIT_HIDDEN) <= set(ctx['fixed'])): study.optimize(obj, n_trials=1)  # all held: one reading, one trial
+    while spent['steps'] < budget:
+        study.optimize(obj, n_trials=1)
+        if all_held(ctx['fixed']): break  # nothing to search: the one reading, once
     return study, spent['steps']
 
 def _ranked(study) -> list:
