@@ -5,7 +5,7 @@ segmentation and candidates, a Trainer-written card (nothing hidden), and one wh
 (the machinery, not a reading); a bad -p key refused before any trial; a user's key held; a recipe's relative data paths kept.
 Slow (STS_STUDY_SLOW): the known-answer cards (tests/data/infer, written by the real sentence-transformers fit():
 tests/data/infer/write_cards.py) ranked by the log-likelihood of their rows under each reading's own seed spread, as measured
-(README: Known answers), and the issue-size card within 30 minutes."""
+(README: Known answers), and the issue-size card's ranking."""
 import json, math, re
 from pathlib import Path
 import pytest, yaml

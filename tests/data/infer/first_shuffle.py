@@ -15,8 +15,7 @@ import sys
 import torch
 from torch.utils.data import DataLoader
 import sts_study.infer as infer
-
-WRITER_SEED = 7  # write_cards.py's torch.manual_seed
+from write_cards import SEED as WRITER_SEED  # the torch seed the known-answer cards' writer set before fit()
 
 def writer_order(n:int, batch_size:int, seed:int=WRITER_SEED) -> list:
     "The row order fit() froze: the writer's DataLoader(shuffle=True) iterated after torch.manual_seed(seed)."
