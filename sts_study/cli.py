@@ -406,11 +406,11 @@ def cmd_recipe_infer(args):
     from sts_study.runs import parse_overrides
     from sts_study.settings import write_atomic
     if not Path(args.card).exists(): print(f'sts-study: error: {args.card}: no such card or recipe', file=sys.stderr); raise SystemExit(2)
-    for k in ('budget', 'seeds', 'top'):
-        if getattr(args, k) < 1: print(f'sts-study: error: --{k} must be at least 1, not {getattr(args, k)}', file=sys.stderr); raise SystemExit(2)
+    for k in ('budget', 'seeds', 'top', 'writer_seeds'):
+        if getattr(args, k) < (k != 'writer_seeds'): print(f"sts-study: error: --{k.replace('_', '-')} must be at least {int(k != 'writer_seeds')}, not {getattr(args, k)}", file=sys.stderr); raise SystemExit(2)
     try: res = infer(args.card, args.out or tempfile.mkdtemp(prefix='sts-study-infer-'), profile=args.profile or 'full', budget=args.budget, seeds=args.seeds,
                      top=args.top, until=args.until, seed=args.seed, files=args.data, overrides=parse_overrides(args.p or []), device=args.device,
-                     trust_remote_code=args.trust_remote_code)
+                     trust_remote_code=args.trust_remote_code, writer_seeds=args.writer_seeds)
     except CannotTell as e: print(f'sts-study: {e}', file=sys.stderr); raise SystemExit(3)
     if args.o and res.get('recipe'):
         write_atomic(args.o, f"# Written by `sts-study recipe infer {args.card}`: the optimizer is the reading the card's log supports (inferred_from).\n"
@@ -433,6 +433,8 @@ def _add_recipe_infer(sub):
     f.add_argument('--top', type=int, default=2, help='readings rerun over seeds (default 2)')
     f.add_argument('--until', type=int, metavar='STEP', help="score the first fit() call's rows up to this step (default: all of them; a later call starts from the model the earlier trained)")
     f.add_argument('--seed', type=int, default=42, help='the search\'s seed (default 42)')
+    f.add_argument('--writer-seeds', type=int, default=1000, metavar='N', help="torch seeds 0 to N-1 tried for the writer's data order, fit()'s first "
+                   "shuffle, by the card's Samples rows (default 1000; 0: none; -p fit_data_seed S gives it)")
     f.add_argument('-p', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='recipe override, dotted key and YAML value, e.g. -p eval.limit 200')
     f.add_argument('--out', help='folder of the trials and readings.png (default: a new temporary folder)')
     f.add_argument('-o', metavar='RECIPE.yaml', help='write the recipe with the inferred reading here')

@@ -17,8 +17,8 @@ from .schedule import FIT_DEFAULTS
 
 
 # %% auto #0
-__all__ = ['POOLING', 'card_architecture', 'model_from_card', 'reachable_sources', 'identify_dataset', 'card_args',
-           'recipe_from_card', 'conversion_problems']
+__all__ = ['POOLING', 'card_architecture', 'model_from_card', 'reachable_sources', 'sample_texts', 'identify_dataset',
+           'card_args', 'recipe_from_card', 'conversion_problems']
 
 # %% ../nbs/14_from_card.ipynb #fc000007
 POOLING = {'cls_token': 'cls', 'mean_tokens': 'mean', 'max_tokens': 'max', 'mean_sqrt_len_tokens': 'mean_sqrt_len', 'weightedmean_tokens': 'weightedmean', 'lasttoken': 'lasttoken'}
@@ -53,10 +53,13 @@ def _texts(ds) -> set:
     cols = [c for c in ds.column_names if c in ('sentence1', 'sentence2', 'premise', 'hypothesis') or ds.features[c].dtype == 'string']
     return {t.strip() for c in cols for t in ds[c] if isinstance(t, str)}
 
-def _card_texts(d:dict) -> list:
-    "The sample texts of a card dataset (cells of its string columns)."
+def sample_texts(d:dict, # a dataset of a parsed card (`Card.datasets[i]`)
+                ) -> list:
+    "The card dataset's Samples rows, each as the tuple of its string columns' texts (stripped), in the card's order."
     strs = [c for c, s in (d.get('stats') or {}).items() if s.get('type') == 'string'] or [c for c in (d.get('columns') or []) if c != 'label']
-    return [s[c].strip() for s in d.get('samples') or [] for c in strs if c in s]
+    return [tuple(s[c].strip() for c in strs if c in s) for s in d.get('samples') or []]
+
+def _card_texts(d:dict) -> list: return [t for row in sample_texts(d) for t in row]
 
 def identify_dataset(d:dict, # a dataset of a parsed card (`Card.datasets[i]`)
                      sources:list|None=None, # (source, split) pairs to search; default `reachable_sources()`

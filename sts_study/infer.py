@@ -5,7 +5,7 @@ the epochs of each fit() call) inferred from the card's own training log, with t
 
 # %% ../nbs/15_infer.ipynb #803439ba
 from __future__ import annotations
-import copy, math, sys, time
+import copy, dataclasses, math, sys, time
 from pathlib import Path
 import numpy as np, yaml
 from scipy import stats
@@ -14,18 +14,19 @@ from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_utils import SaveStrategy
 from .settings import write_atomic
 from .card import Card, CannotTell, read_card, log_evidence
-from .recipe import Recipe, load_recipe, check_recipe, load_yaml, merge_overrides, resolve_paths
+from .recipe import Recipe, RecipeError, load_recipe, check_recipe, load_yaml, merge_overrides, resolve_paths
 from .schedule import FIT_HIDDEN, TRAINER_SCHEDULERS, fit_settings, fit_t_total
-from .train import (build_train_data, build_model, build_losses, build_evaluation,
+from .train import (fit_order, fit_frozen_order, build_train_data, build_model, build_losses, build_evaluation,
                              build_args, build_optimizers, build_trainer, train, resume_point, seed_everything, pick_device)
-from .from_card import recipe_from_card
+from .from_card import recipe_from_card, sample_texts
+from datasets import DatasetDict
 
 # %% auto #0
 __all__ = ['SEARCHED', 'PARAM', 'TOLERANCE', 'PRINTED', 'ALPHA', 'GAP', 'fixed_settings', 'all_held', 'printed_reading',
            'candidates', 'space', 'as_params', 'suggest', 'run_value', 'row_errors', 'fit_score', 'RowScorer',
-           'trial_run', 'intervals', 'reading_overrides', 'held', 'recipe_dict', 'card_of', 'base_recipe',
-           'trial_recipe', 'search', 'rerun_seeds', 'deviation', 'runs_of', 'row_spread', 'seed_likelihood',
-           'ranking_verdict', 'plot_readings', 'infer', 'infer_text']
+           'trial_run', 'intervals', 'reading_overrides', 'held', 'sample_rows', 'writer_seed', 'writer_order',
+           'recipe_dict', 'card_of', 'base_recipe', 'trial_recipe', 'search', 'rerun_seeds', 'deviation', 'runs_of',
+           'row_spread', 'seed_likelihood', 'ranking_verdict', 'plot_readings', 'infer', 'infer_text']
 
 # %% ../nbs/15_infer.ipynb #6d08075c
 def fixed_settings(user:dict) -> dict:
@@ -187,9 +188,9 @@ def intervals(call:dict) -> tuple:
 def reading_overrides(settings:dict, # fit()'s hidden arguments (`FIT_HIDDEN`)
                       call:dict, epochs:int, stop:int, # the call, its epochs, the last step scored
                      ) -> dict:
-    "Recipe overrides that train `settings` as fit() would in `call`, as far as `stop`."
+    "Recipe overrides that train `settings` as fit() would in `call` (its AdamW not fused, as fit() built it), as far as `stop`."
     log, ev = intervals(call)
-    return dict(optimizer=dict(builder='fit', st_version='3.0.1', **settings), stop_after_steps=stop, stop_after_epochs=None, select='last',
+    return dict(optimizer=dict(builder='fit', st_version='3.0.1', fused=False, **settings), stop_after_steps=stop, stop_after_epochs=None, select='last',
                 schedule={'compress_to': None}, args={'num_train_epochs': epochs, 'logging_steps': log or 500, 'eval_strategy': 'steps',
                                                       'eval_steps': ev or 10**9, 'disable_tqdm': True, 'max_steps': -1})
 
@@ -204,6 +205,57 @@ def held(reading:dict, # a reading's overrides (`reading_overrides`)
 def _dotted(d:dict, pre:str='') -> list:
     "A nested mapping's leaves as ('a.b', value) pairs."
     return [x for k, v in d.items() for x in (_dotted(v, f'{pre}{k}.') if isinstance(v, dict) and v else [(f'{pre}{k}', v)])]
+
+# %% ../nbs/15_infer.ipynb #wo000002
+def sample_rows(c:Card, # the card (its datasets' Samples rows)
+                data:DatasetDict, # the recipe's training datasets, in its own order (no `fit_data_seed` applied)
+               ) -> dict:
+    "Dataset → for each of the card's Samples rows, the indices of `data`'s rows with its texts (datasets the card shows no Samples of left out)."
+    out = {}
+    for (k, d), cd in zip(data.items(), c.datasets or []):
+        if not (want := sample_texts(cd)): continue
+        cols = [x for x in d.column_names if getattr(d.features[x], 'dtype', None) == 'string']
+        at = {}
+        for i, row in enumerate(zip(*(d[x] for x in cols))): at.setdefault(tuple(str(t).strip() for t in row), []).append(i)
+        out[k] = [set(at.get(w, ())) for w in want]
+    return out
+
+def writer_seed(c:Card, data:DatasetDict, # as `sample_rows`
+                seeds, # the torch seeds to try, in order
+               ) -> int|None:
+    "The first of `seeds` whose frozen order (`train.fit_order`) puts the card's Samples rows first in every dataset it shows them of (None: none)."
+    want = sample_rows(c, data)
+    if not want or not all(ix for w in want.values() for ix in w): return None
+    sizes = {k: len(d) for k, d in data.items()}
+    for s in seeds:
+        o = fit_order(sizes, s)
+        if all(len(o[k]) >= len(w) and all(o[k][j] in ix for j, ix in enumerate(w)) for k, w in want.items()): return s
+    return None
+
+def writer_order(c:Card, data:DatasetDict, # as `sample_rows`
+                 held:int|None, # the seed the recipe or -p gives (`fit_data_seed`)
+                 scan:int, # without one: seeds 0 to scan - 1 are tried
+                 call:int=1, last:int=1, # the call inferred; the card's last (its Samples are the order that call's fit() froze)
+                ) -> dict:
+    "The writer's data order as far as the card shows it: {seed (None: unknown), why}; a held seed the card's Samples contradict is refused (RecipeError)."
+    if call != last:  # fit() call `last` drew its order after the training of the calls before it: its Samples say nothing of call `call`'s
+        later = f"the card's Samples rows are call {last}'s order, drawn after call {call} trained"
+        return dict(seed=held, why=f"torch seed {held}, as held (not checked: {later})" if held is not None else f"unknown: the trials shuffle as the Trainer alone does ({later})")
+    want = sample_rows(c, data)
+    missing = [k for k, w in want.items() if not all(w)]
+    if held is not None:
+        if not want: return dict(seed=held, why=f"torch seed {held}, as held (the card shows no Samples rows to check it by)")
+        if missing or writer_seed(c, data, [held]) is None:
+            raise RecipeError(f"fit_data_seed: {held} is not the writer's: its order does not put the card's Samples rows first"
+                              + (f" (they are not in the training data of {', '.join(missing)})" if missing else ''))
+        return dict(seed=held, why=f"torch seed {held}, as held; its order puts the card's Samples rows first")
+    unknown = "unknown: the trials shuffle as the Trainer alone does"
+    if not want: return dict(seed=None, why=f"{unknown} (the card shows no Samples rows to find it by)")
+    if missing: return dict(seed=None, why=f"{unknown} (the card's Samples rows are not in the training data of {', '.join(missing)})")
+    s = writer_seed(c, data, range(scan))
+    if s is None: return dict(seed=None, why=f"{unknown} (no torch seed in 0-{scan - 1:,} puts the card's Samples rows first)")
+    return dict(seed=s, why=f"torch seed {s}: its order puts the card's {sum(map(len, want.values()))} Samples rows first (seeds 0-{s} tried)")
+
 
 # %% ../nbs/15_infer.ipynb #ffb824b4
 def recipe_dict(p:Path, trust_remote_code:bool=False) -> dict:
@@ -395,7 +447,7 @@ def _inferred_recipe(rec:dict, res:dict) -> dict:
     "The recipe with the supported reading as its optimizer and `inferred_from` (card, call, rows, scores, verdict, what the user held)."
     out, best, v = copy.deepcopy(rec), res['readings'][0], res['verdict']
     out['optimizer'] = dict(builder='fit', st_version='3.0.1', **best['settings'], inferred_from=dict(
-        card=Path(res['card']).name, call=res['call'], reading=best['name'], why=best['why'], settled=v['settled'], verdict=v['why'],
+        card=Path(res['card']).name, call=res['call'], reading=best['name'], why=best['why'], settled=v['settled'], verdict=v['why'], data_order=res['data_order']['why'],
         statistic='log-likelihood', score=best['loglik'], p=_r6(best['p']), seeds=best['n'], held=[f'{k} = {x!r}' for k, x in res['held']],
         rows=[{k: e[k] for k in ('step', 'kind', 'column', 'card', 'run', 'error')} | dict(z=z) for e, z in zip(best['errors'], best['z'])],
         others=[dict(reading=x['name'], **x['settings'], score=x['loglik'], p=_r6(x['p']), seeds=x['n']) for x in res['readings'][1:]]))
@@ -415,6 +467,7 @@ def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with it
           seeds:int=3, top:int=2, until:int|None=None, # seeds each of the `top` readings runs; the last step of the first call scored
           seed:int=42, files:list|None=None, overrides:dict|None=None, device:str|None=None,
           trust_remote_code:bool=False, # the command line's opt-in (--trust-remote-code): allow the recipe's model.trust_remote_code
+          writer_seeds:int=1000, # torch seeds 0 to writer_seeds - 1 tried for the writer's data order (`writer_order`) when no fit_data_seed is held
          ) -> dict:
     "Infer the hidden fit() arguments of `src`'s card from its log: segmentation, readings ranked over seeds, verdict, cost, the recipe with the reading."
     t0, out, user = time.time(), Path(out), overrides or {}
@@ -432,7 +485,13 @@ def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with it
     ctx = dict(base=write_atomic(out/'base-recipe.yaml', yaml.safe_dump(rec, sort_keys=False, allow_unicode=True)), profile=profile, setup=setup, rows=rows,
                user=user, fixed=fixed_settings(user), out=out, cache={}, device=device, trust=trust_remote_code)
     named = candidates(c, setup['t_total'], fixed=ctx['fixed'])
-    check_recipe(trial_recipe(ctx, named[0]['settings']))  # a bad recipe or -p key: refused, naming it, before any trial trains
+    r0 = check_recipe(trial_recipe(ctx, named[0]['settings']))  # a bad recipe or -p key: refused, naming it, before any trial trains
+    data = build_train_data(dataclasses.replace(r0, fit_data_seed=None), seed)
+    order = writer_order(c, data, r0.fit_data_seed, writer_seeds, call, len(ev['calls']))
+    if order['seed'] is not None and rec.get('fit_data_seed') != order['seed']:  # every trial, and the recipe written, train in the writer's order
+        rec['fit_data_seed'] = order['seed']
+        write_atomic(ctx['base'], yaml.safe_dump(rec, sort_keys=False, allow_unicode=True))
+    ctx['cache'] = dict(data=fit_frozen_order(data, order['seed']) if order['seed'] is not None else data, ev=build_evaluation(r0))
     study, steps = search(ctx, named, budget, seed)
     ranked = _ranked(study)
     steps += rerun_seeds(ctx, ranked[:top], [seed + i for i in range(1, seeds)])  # the same seeds for every reading ranked
@@ -440,7 +499,7 @@ def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with it
     plot_readings(rows, ranked[:6], f"{Path(str(src)).name}: call {call}, readings through the card's rows", out/'readings.png')
     import optuna
     states, S = [t.state for t in study.trials], optuna.trial.TrialState
-    res |= dict(hidden=True, call=call, epochs=setup['epochs'], batch_size=setup['batch_size'], t_total=setup['t_total'], rows=len(rows), fixed=ctx['fixed'],
+    res |= dict(hidden=True, call=call, epochs=setup['epochs'], batch_size=setup['batch_size'], t_total=setup['t_total'], rows=len(rows), fixed=ctx['fixed'], data_order=order,
                 readings=ranked, verdict=v, trials=sum(x in (S.COMPLETE, S.PRUNED) for x in states), pruned=states.count(S.PRUNED),
                 untried=[t.user_attrs.get('name') for t in study.trials if t.state == S.WAITING], steps=steps, seconds=round(time.time() - t0, 1), plot=str(out/'readings.png'))
     return res | dict(recipe=_inferred_recipe(rec, res))
@@ -453,6 +512,7 @@ def infer_text(res:dict) -> str:
              f"log: {len(res['calls'])} fit() call(s): {calls}; the printed hyperparameters are call {res['printed_call']}'s"]
     if not res['hidden']: return '\n'.join(lines + [f"nothing hidden: {res['why']}"])
     lines.append(f"inferring call {res['call']}: {res['epochs']} epoch(s), batch {res['batch_size']}, fit()'s t_total {res['t_total']:,}; {res['rows']} rows scored")
+    if res.get('data_order'): lines.append(f"the writer's data order (fit()'s first shuffle): {res['data_order']['why']}")
     if res['held']: lines.append('held as given (-p; never replaced by a reading' + (f", {', '.join(res['fixed'])} not searched" if res['fixed'] else '') + '): '
                                  + ', '.join(f'{k} = {v!r}' for k, v in res['held']))
     lines.append("readings, best first (log-likelihood: the card's rows under the reading's own seed spread, Student's t a row, summed; higher fits better; "

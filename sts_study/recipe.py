@@ -129,6 +129,7 @@ class Recipe:
     schedule: dict = field(default_factory=dict)  # {compress_to, card_sizes, max_evals}: the card's whole run in compress_to steps (see `schedule.compressed_plan`)
     allow_label_misuse: bool = False
     optimizer: Optimizer = field(default_factory=Optimizer)  # the Trainer's, or fit()'s reconstruction
+    fit_data_seed: int|None = None  # the torch seed the card's writer had set when it called fit(): fit() froze its DataLoaders' shuffle under it (None: the Trainer's shuffle alone)
     select: str = 'last'  # the model a run reports: 'last', or 'best_on_dev' (fit() with an output path saved the best)
     variants: tuple = ()
     notes: list = field(default_factory=list)  # what the profile swaps (data in place of the card's), recorded by runs
@@ -491,8 +492,9 @@ def recipe_problems(r:Recipe) -> list:
         if v is not None and v not in allowed: out.append(f"{key}: {v!r} is not one of {', '.join(allowed)}{_near(str(v), allowed)}")
     out += r.problems  # keys a section does not have (unknown keys of the model, a training dataset, an evaluation, the optimizer)
     out += inferred_problems(r.optimizer.inferred_from) + _data_problems(r)
-    for k in ('stop_after_steps', 'stop_after_epochs'):
+    for k in ('stop_after_steps', 'stop_after_epochs', 'fit_data_seed'):
         if (p := _type_problem(k, getattr(r, k), 0)): out.append(p)
+    if isinstance(r.fit_data_seed, int) and not 0 <= r.fit_data_seed < 2**64: out.append(f"fit_data_seed: a torch seed, 0 to 2**64 - 1, not {r.fit_data_seed}")
     out += schedule_problems(r) + guard_problems(r)
     if not isinstance(r.model.base, str) or not r.model.base: out.append(f"model.base: a hub id, a folder, 'tiny' or 'random', not {r.model.base!r}")
     elif r.model.base not in ('tiny', 'random'):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv, dataclasses, json, math, os, platform, random, shutil, subprocess, time, warnings
 from pathlib import Path
 import numpy as np, torch, transformers
+from torch.utils.data import DataLoader
 from datasets import Dataset, DatasetDict
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainingArguments
 from sentence_transformers.sentence_transformer import modules
@@ -26,10 +27,11 @@ from .recipe import Recipe, EvalSet, Optimizer, training_args, check_recipe
 
 
 # %% auto #0
-__all__ = ['train_texts', 'build_model', 'model_source', 'build_train_data', 'build_losses', 'use_fused', 'fit_optimizers',
-           'compress_lr', 'pick_device', 'versions', 'git_commit', 'seed_everything', 'build_evaluation', 'zero_shot',
-           'build_args', 'build_optimizers', 'build_trainer', 'whole_checkpoint', 'resume_point', 'restore', 'train',
-           'final_evaluation', 'build_run', 'build_record', 'save_whole', 'run_recipe', 'lr_schedule']
+__all__ = ['train_texts', 'build_model', 'model_source', 'build_train_data', 'fit_order', 'fit_frozen_order', 'build_losses',
+           'use_fused', 'fit_optimizers', 'compress_lr', 'pick_device', 'versions', 'git_commit', 'seed_everything',
+           'build_evaluation', 'zero_shot', 'build_args', 'build_optimizers', 'build_trainer', 'whole_checkpoint',
+           'resume_point', 'restore', 'train', 'final_evaluation', 'build_run', 'build_record', 'save_whole',
+           'run_recipe', 'lr_schedule']
 
 # %% ../nbs/07_train.ipynb #bb323b8d
 def train_texts(data:DatasetDict) -> list:
@@ -81,7 +83,24 @@ def build_train_data(r:Recipe, seed:int=42) -> DatasetDict:
                 if set(keep) <= cols: ds = ds.select_columns(keep)
         else: raise ValueError(f"train[{t.name}]: unknown convert {conv!r} (triplets, pairs, entailment-pairs, sts, none)")
         out[t.name] = _limit(ds, t.limit)
-    return DatasetDict(out)
+    return fit_frozen_order(DatasetDict(out), r.fit_data_seed) if r.fit_data_seed is not None else DatasetDict(out)
+
+def fit_order(sizes:dict, # dataset → rows, in the order of fit()'s objectives (the recipe's `train`)
+              seed:int, # the torch seed the writer had set when it called fit() (the recipe's `fit_data_seed`)
+             ) -> dict:
+    "Dataset → the row order fit() froze: each dataset's `DataLoader(shuffle=True)` iterated in turn after `torch.manual_seed(seed)`."
+    state = torch.get_rng_state()  # the order is drawn aside: the run's own seeding is left as it was
+    try:
+        torch.manual_seed(seed)
+        return {k: [i for b in DataLoader(range(n), batch_size=max(n, 1), shuffle=True) for i in b.tolist()] for k, n in sizes.items()}
+    finally: torch.set_rng_state(state)
+
+def fit_frozen_order(data:DatasetDict, # the training datasets, in the order of fit()'s objectives
+                     seed:int, # the writer's torch seed (`fit_order`)
+                    ) -> DatasetDict:
+    "`data` in the order fit() froze it (`fit_order`)."
+    order = fit_order({k: len(d) for k, d in data.items()}, seed)
+    return DatasetDict({k: d.select(order[k]) for k, d in data.items()})
 
 def build_losses(r:Recipe, model, data:DatasetDict|None=None) -> dict:
     "One loss a dataset, with the recipe's parameters."
