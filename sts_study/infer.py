@@ -26,7 +26,8 @@ __all__ = ['SEARCHED', 'PARAM', 'TOLERANCE', 'PRINTED', 'ALPHA', 'GAP', 'fixed_s
            'candidates', 'space', 'as_params', 'suggest', 'run_value', 'row_errors', 'fit_score', 'RowScorer',
            'trial_run', 'intervals', 'reading_overrides', 'held', 'sample_rows', 'writer_seed', 'writer_order',
            'recipe_dict', 'card_of', 'base_recipe', 'trial_recipe', 'search', 'rerun_seeds', 'deviation', 'runs_of',
-           'row_spread', 'seed_likelihood', 'ranking_verdict', 'plot_readings', 'infer', 'infer_text']
+           'row_spread', 'seed_likelihood', 'ranking_verdict', 'printed_unit', 'replayed', 'replay_verdict',
+           'plot_readings', 'infer', 'infer_text']
 
 # %% ../nbs/15_infer.ipynb #6d08075c
 def fixed_settings(user:dict) -> dict:
@@ -420,6 +421,35 @@ def ranking_verdict(readings:list, # ranked (`seed_likelihood` filled in): those
                     + f"; {len(scored) - len(ok)} of {len(scored)} readings run over seeds rejected (p < {ALPHA}), consistent with the rows: {', '.join(ok) or 'none'}")
 
 
+# %% ../nbs/15_infer.ipynb #rp000002
+def printed_unit(v:float) -> float:
+    "The unit of the last digit a card printed `v` with (0.9224: 0.0001; read off the shortest repr, so 0.9220 printed reads as 0.922: 0.001)."
+    from decimal import Decimal
+    return 10.0 ** Decimal(repr(float(v))).as_tuple().exponent
+
+def replayed(x:dict, # a reading: its errors (the replay: the run with the card's printed seed) and its runs over seeds (`runs_of`)
+            ) -> dict:
+    "The rows the reading's replay reproduces to the card's printed digits (`exact` of `of`), and the chance seeds alone land a run on every one of them (None: one run, no spread)."
+    runs, rows = runs_of(x), x['errors']
+    exact = sum(e['run'] is not None and math.isfinite(e['run']) and abs(e['run'] - e['card']) <= printed_unit(e['card']) / 2 + 1e-12 for e in rows)
+    if len(runs) < 2 or any(deviation(r[i]) is None or not math.isfinite(deviation(r[i])) for r in runs for i in range(len(rows))): return dict(exact=exact, of=len(rows), chance=None)
+    width = [printed_unit(e['card']) / (abs(e['card']) if e['kind'] == 'loss' else 1) for e in rows]  # in the deviation's units
+    spread = [row_spread(e, [deviation(r[i]) for r in runs]) for i, e in enumerate(rows)]
+    return dict(exact=exact, of=len(rows), chance=float(np.prod([min(1.0, w / (s * math.sqrt(2 * math.pi))) for w, s in zip(width, spread)])))
+
+def replay_verdict(readings:list, # ranked (`replayed` filled in): by rows replayed, then log-likelihood
+                   fallback:dict, # `ranking_verdict` of the same readings
+                  ) -> dict:
+    "Settled when the first reading replays every row to the printed digits and the next does not; otherwise `fallback`, the replays counted in its why."
+    a, b = (readings + [None])[:2]
+    count = '; replays (the writer\'s data order and the card\'s seed): ' + ', '.join(f"{x['name']} {x['exact']} of {x['of']} rows" for x in readings)
+    if not (a and a['exact'] == a['of'] > 0 and (b is None or b['exact'] < b['of'])): return fallback | dict(why=fallback['why'] + count)
+    margin = f"seeds alone would land on every row's printed digits with a chance of at most {a['chance']:.2g}" if a['chance'] is not None else "no seed spread to say how rare that is"
+    return fallback | dict(settled=True, replay=True, best=a['name'], next=b['name'] if b else None,
+                           why=f"{a['name']} replays the card: all {a['of']} rows to the printed digits under the writer's data order and seed ({margin})"
+                               + (f"; the next, {b['name']}, {b['exact']} of {b['of']}" if b else '') + f": settled. Under seed spreads: {fallback['why']}")
+
+
 # %% ../nbs/15_infer.ipynb #0d566a98
 def plot_readings(rows:list, # the card rows scored
                   readings:list, # `infer`'s ranking (each with its errors: the run's values)
@@ -455,11 +485,13 @@ def _inferred_recipe(rec:dict, res:dict) -> dict:
     out.setdefault('notes', []).append(f"optimizer inferred from the card's log (call {res['call']}): {best['name']}; {v['why']}")
     return out
 
-def _rank(ranked:list) -> tuple:
-    "The readings scored under their own seed spreads (`seed_likelihood`): those run over seeds by log-likelihood, then the others in the search's order: (readings, verdict)."
-    for x in ranked: x.update(seed_likelihood(x), mean=float(np.mean(x['scores'])), low=min(x['scores']), high=max(x['scores']))
-    ranked = sorted([x for x in ranked if x['loglik'] is not None], key=lambda x: -x['loglik']) + [x for x in ranked if x['loglik'] is None]
-    return ranked, ranking_verdict(ranked)
+def _rank(ranked:list, replay:bool=False) -> tuple:
+    "The readings scored under their own seed spreads (`seed_likelihood`): those run over seeds by log-likelihood (with a `replay`, by rows replayed first), then the others in the search's order: (readings, verdict)."
+    for x in ranked: x.update(seed_likelihood(x), mean=float(np.mean(x['scores'])), low=min(x['scores']), high=max(x['scores']), **(replayed(x) if replay else {}))
+    key = (lambda x: (-x['exact'], -x['loglik'])) if replay else (lambda x: -x['loglik'])
+    ranked = sorted([x for x in ranked if x['loglik'] is not None], key=key) + [x for x in ranked if x['loglik'] is None]
+    v = ranking_verdict(ranked)
+    return ranked, replay_verdict(ranked, v) if replay else v
 
 def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with its published card
           out:str|Path, # folder of the trials' runs (their log.csv) and the plot
@@ -495,12 +527,13 @@ def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with it
     study, steps = search(ctx, named, budget, seed)
     ranked = _ranked(study)
     steps += rerun_seeds(ctx, ranked[:top], [seed + i for i in range(1, seeds)])  # the same seeds for every reading ranked
-    ranked, v = _rank(ranked)
+    replay = order['seed'] is not None and seed == c.hyperparameters.get('seed', 42)  # nothing about the card's run left unknown: its replay
+    ranked, v = _rank(ranked, replay)
     plot_readings(rows, ranked[:6], f"{Path(str(src)).name}: call {call}, readings through the card's rows", out/'readings.png')
     import optuna
     states, S = [t.state for t in study.trials], optuna.trial.TrialState
     res |= dict(hidden=True, call=call, epochs=setup['epochs'], batch_size=setup['batch_size'], t_total=setup['t_total'], rows=len(rows), fixed=ctx['fixed'], data_order=order,
-                readings=ranked, verdict=v, trials=sum(x in (S.COMPLETE, S.PRUNED) for x in states), pruned=states.count(S.PRUNED),
+                readings=ranked, verdict=v, replay=replay, trials=sum(x in (S.COMPLETE, S.PRUNED) for x in states), pruned=states.count(S.PRUNED),
                 untried=[t.user_attrs.get('name') for t in study.trials if t.state == S.WAITING], steps=steps, seconds=round(time.time() - t0, 1), plot=str(out/'readings.png'))
     return res | dict(recipe=_inferred_recipe(rec, res))
 
@@ -519,7 +552,8 @@ def infer_text(res:dict) -> str:
                  "p: Fisher's over the rows, under 0.05 the rows reject the reading; [row error in tolerances, 5% a loss row, 0.003 an evaluation, over the seeds]):")
     for i, x in enumerate(res['readings']):
         fit = f"log-likelihood {x['loglik']:.2f} over {len(x['z'])} rows, p {x['p']:.3g}, {x['n']} seeds" if x['loglik'] is not None else "1 seed: not ranked (no seed spread)"
-        lines.append(f"  {i + 1}. {x['name']}: {_fmt_settings(x['settings'])}: {fit} [{x['low']:.4f}-{x['high']:.4f}]")
+        rep = f"; its replay: {x['exact']} of {x['of']} rows to the printed digits" if 'exact' in x else ''
+        lines.append(f"  {i + 1}. {x['name']}: {_fmt_settings(x['settings'])}: {fit}{rep} [{x['low']:.4f}-{x['high']:.4f}]")
     lines.append(f"verdict: {res['verdict']['why']}")
     if res['untried']: lines.append(f"not tried within the budget: {', '.join(map(str, res['untried']))}")
     lines.append(f"cost: {res['trials']} trials ({res['pruned']} pruned), {res['steps']:,} training steps, {res['seconds']:,} s; plot {res['plot']}")

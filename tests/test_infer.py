@@ -91,6 +91,38 @@ def test_infer_end_to_end_on_a_tiny_encoder(tmp_path):
     assert (rec.optimizer.builder, rec.optimizer.warmup_steps, inf['reading'], inf['call'], inf['card'], len(inf['rows'])) == ('fit', 10000, 'fit() defaults', 1, 'warmup10.md', 1)
     assert recipe_problems(rec) == []
 
+@needs_mirror
+def test_writer_order_read_off_the_cards_samples():
+    """fit()'s first shuffle found from a card's Samples rows, without training: torch seed 7 (write_cards.SEED) on the one-call cards, their frozen
+    order's first rows being the Samples; a wrong seed held is refused; a two-call card's Samples are its last call's order, so its first call's is unknown."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('write_cards', DATA/'write_cards.py'); wc = importlib.util.module_from_spec(spec); spec.loader.exec_module(wc)
+    from sts_study.infer import card_of, base_recipe, writer_order
+    from sts_study.recipe import Recipe, RecipeError
+    from sts_study.train import build_train_data, fit_frozen_order
+    from sts_study.from_card import sample_texts
+    for name in ('defaults.md', 'warmup10.md', 'lr5e-5-w100.md'):
+        c = card_of(DATA/name); rec, _ = base_recipe(DATA/name, c)
+        data = build_train_data(Recipe(**rec))
+        assert (wc.SEED, writer_order(c, data, None, 1000)) == (7, dict(seed=7, why="torch seed 7: its order puts the card's 3 Samples rows first (seeds 0-7 tried)"))
+        first = fit_frozen_order(data, 7)['train-0'].select(range(3))
+        assert list(zip(first['sentence1'], first['sentence2'])) == sample_texts(c.datasets[0]) != list(zip(data['train-0']['sentence1'][:3], data['train-0']['sentence2'][:3]))
+    with pytest.raises(RecipeError, match="fit_data_seed: 8 is not the writer's: its order does not put the card's Samples rows first"): writer_order(c, data, 8, 1000)
+    c = card_of(DATA/'two-calls.md'); rec, _ = base_recipe(DATA/'two-calls.md', c)
+    data = build_train_data(Recipe(**rec))
+    assert writer_order(c, data, None, 1000, 1, 2) == dict(seed=None, why="unknown: the trials shuffle as the Trainer alone does (the card's Samples rows are call 2's order, drawn after call 1 trained)")
+    assert writer_order(c, data, None, 1000) == dict(seed=None, why="unknown: the trials shuffle as the Trainer alone does (no torch seed in 0-999 puts the card's Samples rows first)")
+
+@needs_mirror
+def test_wrong_writer_seed_refused_before_any_trial(tmp_path):
+    "-p fit_data_seed that the card's Samples contradict: exit 2 naming the key, before a trial trains (the trials' folder holds only the base recipe)."
+    r = run_main('recipe', 'infer', DATA/'warmup10.md', '--until', '10', '--budget', '10', '--out', tmp_path/'t', '-p', 'fit_data_seed', '8',
+                 '-p', 'model.base', 'tiny', '-p', 'eval.limit', '20')
+    assert (r.returncode, r.stderr.strip().splitlines()[-1]) == (2, "sts-study: error: fit_data_seed: 8 is not the writer's: its order does not put the card's Samples rows first")
+    assert sorted(x.name for x in (tmp_path/'t').iterdir()) == ['base-recipe.yaml']
+    r = run_main('recipe', 'infer', DATA/'warmup10.md', '--writer-seeds', '-1')
+    assert (r.returncode, r.stderr.strip()) == (2, 'sts-study: error: --writer-seeds must be at least 0, not -1')
+
 # measured (README: Known answers): `--until 40 --budget 240 --seeds 3 --top 6 -p eval.limit 200`, each card's 6 named readings over seeds 42-44,
 # ranked by the log-likelihood of the card's rows under each reading's own seed spread: (the reading ranked first, the true one's place, settled)
 MEASURED = {'warmup10.md': ('example: warm-up 10%', 1, False), 'two-calls.md': ('example: warm-up 10%', 1, False), 'defaults.md': ('fit() defaults', 1, True),
