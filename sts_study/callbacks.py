@@ -122,9 +122,12 @@ class StopAfter(TrainerCallback):
         if self.epochs and state.epoch >= self.epochs - 1e-9: control.should_training_stop = True
 
 class EvalAtEpochEnd(TrainerCallback):
-    "Evaluate at every epoch end as well as every `eval_steps`, as fit()'s `EvaluatorCallback` did (not when a step budget stops the run mid-epoch)."
+    "Evaluate at every epoch end as well as every `eval_steps`, as fit()'s `EvaluatorCallback` did (not when a step budget stops the run mid-epoch), drawing nothing from torch's generator as it did."
+    def __init__(self): self.rng = None
     def on_epoch_end(self, args, state, control, **kw):
-        if _epoch_end(state): control.should_evaluate = True
+        if _epoch_end(state): control.should_evaluate, self.rng = True, torch.get_rng_state()
+    def on_evaluate(self, args, state, control, **kw):
+        if self.rng is not None: torch.set_rng_state(self.rng); self.rng = None  # the Trainer's evaluate() drew its (empty) eval loader's seed; fit() called the evaluator directly
 
 class EvalAt(TrainerCallback):
     "Evaluate, and write a checkpoint, at the given steps (a compressed run's evaluation points)."

@@ -397,9 +397,11 @@ def _count(n:int, what:str) -> str: return f"{n} {what}{'' if n == 1 else 's'}"
 
 def inferred_evidence(inf:dict, # a recipe's `optimizer.inferred_from` (`sts-study recipe infer`)
                      ) -> str:
-    "How strongly the card's log supports an inferred reading, in words: its statistic, p, and the rows and seeds it rests on."
+    "How strongly the card's log supports an inferred reading, in words: its replay where there was one, its statistic, p, and the rows and seeds it rests on."
     n = s if isinstance(s := inf.get('seeds') or 1, int) else len(s)  # the seeds the reading ran (a list of scores in older recipes; `recipe.inferred_problems` checks it)
     stat = "log-likelihood {:.1f} in the reading's own seed spread" if inf.get('statistic') == 'log-likelihood' else 'χ² {:.1f} in seed spreads'
-    return (('one seed, no seed spread' if inf.get('score') is None else stat.format(inf['score'])) + (f", p {inf['p']:.3g}" if inf.get('p') is not None else '')
+    rp = inf.get('replay') if isinstance(inf.get('replay'), dict) else None  # the writer's data order known: the run with the card's seed replays the card
+    return ((f"its replay (the writer's data order and seed) gives {rp.get('exact')} of {rp.get('of')} rows to the printed digits; " if rp else '')
+            + ('one seed, no seed spread' if inf.get('score') is None else stat.format(inf['score'])) + (f", p {inf['p']:.3g}" if inf.get('p') is not None else '')
             + f", over {_count(len(inf.get('rows') or []), 'row')} and {_count(n, 'seed')}")
 

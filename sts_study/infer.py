@@ -440,11 +440,11 @@ def replayed(x:dict, # a reading: its errors (the replay: the run with the card'
 def replay_verdict(readings:list, # ranked (`replayed` filled in): by rows replayed, then log-likelihood
                    fallback:dict, # `ranking_verdict` of the same readings
                   ) -> dict:
-    "Settled when the first reading replays every row to the printed digits and the next does not; otherwise `fallback`, the replays counted in its why."
+    "Settled when the first reading replays every row to the printed digits, the next does not and seeds give the margin (2 or more); otherwise `fallback`, the replays counted in its why."
     a, b = (readings + [None])[:2]
     count = '; replays (the writer\'s data order and the card\'s seed): ' + ', '.join(f"{x['name']} {x['exact']} of {x['of']} rows" for x in readings)
-    if not (a and a['exact'] == a['of'] > 0 and (b is None or b['exact'] < b['of'])): return fallback | dict(why=fallback['why'] + count)
-    margin = f"seeds alone would land on every row's printed digits with a chance of at most {a['chance']:.2g}" if a['chance'] is not None else "no seed spread to say how rare that is"
+    if not (a and a['exact'] == a['of'] > 0 and a['chance'] is not None and (b is None or b['exact'] < b['of'])): return fallback | dict(why=fallback['why'] + count)
+    margin = f"seeds alone would land on every row's printed digits with a chance of at most {a['chance']:.2g}"
     return fallback | dict(settled=True, replay=True, best=a['name'], next=b['name'] if b else None,
                            why=f"{a['name']} replays the card: all {a['of']} rows to the printed digits under the writer's data order and seed ({margin})"
                                + (f"; the next, {b['name']}, {b['exact']} of {b['of']}" if b else '') + f": settled. Under seed spreads: {fallback['why']}")
@@ -476,11 +476,13 @@ def _r6(p): return None if p is None else round(p, 6)
 def _inferred_recipe(rec:dict, res:dict) -> dict:
     "The recipe with the supported reading as its optimizer and `inferred_from` (card, call, rows, scores, verdict, what the user held)."
     out, best, v = copy.deepcopy(rec), res['readings'][0], res['verdict']
-    out['optimizer'] = dict(builder='fit', st_version='3.0.1', **best['settings'], inferred_from=dict(
+    out['optimizer'] = dict(builder='fit', st_version='3.0.1', **best['settings'], fused=False, inferred_from=dict(  # AdamW as fit() built it
         card=Path(res['card']).name, call=res['call'], reading=best['name'], why=best['why'], settled=v['settled'], verdict=v['why'], data_order=res['data_order']['why'],
         statistic='log-likelihood', score=best['loglik'], p=_r6(best['p']), seeds=best['n'], held=[f'{k} = {x!r}' for k, x in res['held']],
         rows=[{k: e[k] for k in ('step', 'kind', 'column', 'card', 'run', 'error')} | dict(z=z) for e, z in zip(best['errors'], best['z'])],
-        others=[dict(reading=x['name'], **x['settings'], score=x['loglik'], p=_r6(x['p']), seeds=x['n']) for x in res['readings'][1:]]))
+        others=[dict(reading=x['name'], **x['settings'], score=x['loglik'], p=_r6(x['p']), seeds=x['n']) | ({'replayed': x['exact']} if 'exact' in x else {})
+                for x in res['readings'][1:]])
+        | ({'replay': dict(exact=best['exact'], of=best['of'], chance=best['chance'])} if 'exact' in best else {}))
     out.setdefault('args', {})['num_train_epochs'] = res['epochs']
     out.setdefault('notes', []).append(f"optimizer inferred from the card's log (call {res['call']}): {best['name']}; {v['why']}")
     return out

@@ -1,11 +1,12 @@
 """`sts-study recipe infer`: a fit()-written card's hidden fit() arguments read from its training log.
 
 Fast: cannot-tell (exit 3, naming what is missing), argument errors (exit 2), the shipped known-answer cards'
-segmentation and candidates, a Trainer-written card (nothing hidden), and one whole inference on a tiny random encoder
-(the machinery, not a reading); a bad -p key refused before any trial; a user's key held; a recipe's relative data paths kept.
+segmentation and candidates, their writer's data order read off their Samples rows (a wrong one held: refused), a
+Trainer-written card (nothing hidden), and one whole inference on a tiny random encoder (the machinery, not a
+reading); a bad -p key refused before any trial; a user's key held; a recipe's relative data paths kept.
 Slow (STS_STUDY_SLOW): the known-answer cards (tests/data/infer, written by the real sentence-transformers fit():
-tests/data/infer/write_cards.py) ranked by the log-likelihood of their rows under each reading's own seed spread, as measured
-(README: Known answers), and the issue-size card's ranking."""
+tests/data/infer/write_cards.py) ranked in the writer's data order by the rows each reading's run replays, as measured
+(README: Known answers), and the issue-size card's ranking under the readings' seed spreads."""
 import json, math, re
 from pathlib import Path
 import pytest, yaml
@@ -77,7 +78,8 @@ def test_infer_end_to_end_on_a_tiny_encoder(tmp_path):
     (x,) = d['readings']
     assert (x['name'], len(x['scores']), [e['step'] for e in x['errors']]) == ('fit() defaults', 2, [10])
     assert (d['verdict']['settled'], d['verdict']['why']) == (False, 'only one reading was run over seeds (--seeds 2 --top 2 at the least): no reading can be said to '
-                                                                     'fit better beyond seed noise')
+                                                                     "fit better beyond seed noise; replays (the writer's data order and the card's seed): fit() defaults 0 of 1 rows")
+    assert (d['data_order']['seed'], d['replay'], x['exact'], x['of']) == (7, True, 0, 1)  # the card's Samples give the order; a tiny encoder replays no row of MiniLM's
     from sts_study.infer import deviation, row_spread
     from scipy import stats
     (e,), (e43,) = x['errors'], x['seed_errors']['43']  # one row, 2 seeds: its log-likelihood under Student's t with 1 degree, its p two-sided
@@ -89,6 +91,7 @@ def test_infer_end_to_end_on_a_tiny_encoder(tmp_path):
     rec = load_recipe(str(tmp_path/'r.yaml'), overrides={'model': {'base': 'tiny'}})
     inf = rec.optimizer.inferred_from
     assert (rec.optimizer.builder, rec.optimizer.warmup_steps, inf['reading'], inf['call'], inf['card'], len(inf['rows'])) == ('fit', 10000, 'fit() defaults', 1, 'warmup10.md', 1)
+    assert (rec.fit_data_seed, rec.optimizer.fused, inf['replay']['exact'], inf['replay']['of']) == (7, False, 0, 1)  # the writer's order and fit()'s AdamW
     assert recipe_problems(rec) == []
 
 @needs_mirror
@@ -123,47 +126,29 @@ def test_wrong_writer_seed_refused_before_any_trial(tmp_path):
     r = run_main('recipe', 'infer', DATA/'warmup10.md', '--writer-seeds', '-1')
     assert (r.returncode, r.stderr.strip()) == (2, 'sts-study: error: --writer-seeds must be at least 0, not -1')
 
-# measured (README: Known answers): `--until 40 --budget 240 --seeds 3 --top 6 -p eval.limit 200`, each card's 6 named readings over seeds 42-44,
-# ranked by the log-likelihood of the card's rows under each reading's own seed spread: (the reading ranked first, the true one's place, settled)
-MEASURED = {'warmup10.md': ('example: warm-up 10%', 1, False), 'two-calls.md': ('example: warm-up 10%', 1, False), 'defaults.md': ('fit() defaults', 1, True),
-            'lr5e-5-w100.md': ('printed lr, warm-up 100', 1, False), 'st6-two-calls.md': ('as printed', 2, False)}
+# measured (README: Known answers): `--until 40 --budget 240 --seeds 3 --top 6 -p eval.limit 200`, each card's 6 named readings over seeds 42-44, the
+# writer's data order found from the card's Samples rows (torch seed 7) or, on the two-call cards, whose Samples are their second call's order, held
+# with -p fit_data_seed 7: card → (the extra arguments, the rows to step 40, the readings' rows replayed to the printed digits, best first)
+MEASURED = {'warmup10.md': ([], 6, [6, 0, 0, 0, 0, 0]), 'two-calls.md': (['-p', 'fit_data_seed', '7'], 6, [6, 0, 0, 0, 0, 0]),
+            'defaults.md': ([], 6, [6, 0, 0, 0, 0, 0]), 'lr5e-5-w100.md': ([], 6, [6, 0, 0, 0, 0, 0]),
+            'st6-two-calls.md': (['-p', 'fit_data_seed', '7'], 3, [3, 1, 1, 1, 0, 0])}
 
 @slow
 @needs_mirror
 @pytest.mark.parametrize('name', list(MEASURED))
 def test_known_answer_ranking(name, tmp_path):
-    """Each known-answer card ranked as measured (2 CPU cores, one torch thread a card, two cards at a time: 400-413 s wall a card, 720 steps): the true
-    reading first on 4 of 5 (second on st6-two-calls, 1.14 times less likely than 'as printed'), beyond seed noise on defaults only (5,240 times the next).
-    On the 6.2.0 card the log splits into its two calls and the true reading's runs pass the first epoch's dev row within 0.003 on every seed
-    (0.0021, 0.0006, 0.0006); its one loss row 9.8%, 4.2%, 9.0% off (reported, not asserted)."""
-    r = run_main('recipe', 'infer', DATA/name, '--until', '40', '--budget', '240', '--seeds', '3', '--top', '6', '--json', '--out', tmp_path, '-p', 'eval.limit', '200')
+    """Each known-answer card ranked as measured (2 CPU cores, one torch thread a card, two cards at a time: 485-510 s wall a card, 720 steps): with the
+    writer's data order, the true reading's run with the card's seed replays every row to the printed digits and no other reading's replays one, so the
+    true reading is first and settled on all five; the seed-noise margin (the chance seeds alone land on every row) is reported, not asserted."""
+    extra, rows, replays = MEASURED[name]
+    r = run_main('recipe', 'infer', DATA/name, '--until', '40', '--budget', '240', '--seeds', '3', '--top', '6', '--json', '--out', tmp_path, '-p', 'eval.limit', '200', *extra)
     assert r.returncode == 0, r.stderr[-3000:]
     d = json.loads(r.stdout)
-    print(name, [(x['name'], x['loglik'], x['p'], x['n']) for x in d['readings']], d['verdict'], d['steps'], d['seconds'])
-    first, place, settled = MEASURED[name]
-    names = [x['name'] for x in d['readings']]
-    assert (names[0], names.index(KNOWN[name][0]) + 1, d['verdict']['settled'], d['trials'], d['steps'], {x['n'] for x in d['readings']}) == (first, place, settled, 6, 720, {3})
-    if name == 'st6-two-calls.md':
-        assert (d['printed_call'], [c['epochs_seen'] for c in d['calls']], d['epochs']) == (2, [2, 1], 2)
-        (true,) = [x for x in d['readings'] if x['name'] == 'example: warm-up 10%']
-        for errs in [true['errors'], *true['seed_errors'].values()]:
-            assert {(e['step'], e['kind']): e['error'] for e in errs}[(40, 'eval')] < 0.003, errs
-
-# measured with each card's whole first call (80 steps, 8 log rows; `--budget 480`, otherwise as above): (ranked first, the true one's place, settled)
-MEASURED_WHOLE_CALL = {'warmup10.md': ('example: warm-up 10%', 1, True), 'lr5e-5-w100.md': ('example: warm-up 10%', 2, False),
-                       'st6-two-calls.md': ('example: warm-up 10%', 1, True)}
-
-@slow
-@needs_mirror
-@pytest.mark.parametrize('name', list(MEASURED_WHOLE_CALL))
-def test_known_answer_ranking_on_the_whole_first_call(name, tmp_path):
-    """The first call's 80 steps, as measured (one torch thread, beside another card: 813-822 s wall, 1,440 steps): the true reading first and beyond
-    seed noise on warmup10 (280 times the next) and st6-two-calls (22 times), second on lr5e-5-w100 (6.3 times less likely than warm-up 10%)."""
-    r = run_main('recipe', 'infer', DATA/name, '--budget', '480', '--seeds', '3', '--top', '6', '--json', '--out', tmp_path, '-p', 'eval.limit', '200')
-    assert r.returncode == 0, r.stderr[-3000:]
-    d = json.loads(r.stdout)
-    names = [x['name'] for x in d['readings']]
-    assert (names[0], names.index(KNOWN[name][0]) + 1, d['verdict']['settled'], d['rows'], d['steps']) == (*MEASURED_WHOLE_CALL[name], 8 if name != 'st6-two-calls.md' else 4, 1440)
+    print(name, [(x['name'], x['exact'], x['loglik'], x['p']) for x in d['readings']], d['verdict'], d['steps'], d['seconds'])
+    v = d['verdict']
+    assert (d['data_order']['seed'], d['replay'], d['rows'], d['trials'], d['steps'], {x['n'] for x in d['readings']}) == (7, True, rows, 6, 720, {3})
+    assert (d['readings'][0]['name'], [x['exact'] for x in d['readings']], v['settled'], v['replay']) == (KNOWN[name][0], replays, True, True)
+    if name == 'st6-two-calls.md': assert (d['printed_call'], [c['epochs_seen'] for c in d['calls']], d['epochs']) == (2, [2, 1], 2)
 
 @slow
 @needs_mirror
