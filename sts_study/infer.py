@@ -188,10 +188,11 @@ def intervals(call:dict) -> tuple:
 
 def reading_overrides(settings:dict, # fit()'s hidden arguments (`FIT_HIDDEN`)
                       call:dict, epochs:int, stop:int, # the call, its epochs, the last step scored
+                      fused:bool=False, # AdamW not fused, as fit() built it (a replay of the card's run); fused: torch's faster one, within float rounding of it
                      ) -> dict:
-    "Recipe overrides that train `settings` as fit() would in `call` (its AdamW not fused, as fit() built it), as far as `stop`."
+    "Recipe overrides that train `settings` as fit() would in `call`, as far as `stop`."
     log, ev = intervals(call)
-    return dict(optimizer=dict(builder='fit', st_version='3.0.1', fused=False, **settings), stop_after_steps=stop, stop_after_epochs=None, select='last',
+    return dict(optimizer=dict(builder='fit', st_version='3.0.1', fused=fused, **settings), stop_after_steps=stop, stop_after_epochs=None, select='last',
                 schedule={'compress_to': None}, args={'num_train_epochs': epochs, 'logging_steps': log or 500, 'eval_strategy': 'steps',
                                                       'eval_steps': ev or 10**9, 'disable_tqdm': True, 'max_steps': -1})
 
@@ -298,10 +299,10 @@ def _call_setup(c:Card, rec:dict, ev:dict, call:int, user:dict) -> dict:
     return dict(call=k, epochs=epochs, batch_size=bs, t_total=fit_t_total(sizes, bs, epochs))
 
 # %% ../nbs/15_infer.ipynb #1a43e2c1
-def trial_recipe(ctx:dict, # the inference's context: base (recipe file), profile, setup, rows, user (-p overrides), trust (--trust-remote-code)
+def trial_recipe(ctx:dict, # the inference's context: base (recipe file), profile, setup, rows, user (-p overrides), trust (--trust-remote-code), fused (AdamW)
                  settings:dict) -> Recipe:
     "The recipe a trial of `settings` trains: the reading's overrides with the user's held over them."
-    ov = held(reading_overrides(settings, ctx['setup']['call'], ctx['setup']['epochs'], ctx['rows'][-1]['step']), ctx['user'])
+    ov = held(reading_overrides(settings, ctx['setup']['call'], ctx['setup']['epochs'], ctx['rows'][-1]['step'], ctx.get('fused', False)), ctx['user'])
     return load_recipe(str(ctx['base']), ctx['profile'], overrides=ov, trust_remote_code=ctx.get('trust', False))
 
 def _trial(ctx:dict, settings:dict, name:str, out:Path, seed:int, scorer:RowScorer) -> tuple:
@@ -526,10 +527,11 @@ def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with it
         rec['fit_data_seed'] = order['seed']
         write_atomic(ctx['base'], yaml.safe_dump(rec, sort_keys=False, allow_unicode=True))
     ctx['cache'] = dict(data=fit_frozen_order(data, order['seed']) if order['seed'] is not None else data, ev=build_evaluation(r0))
+    replay = order['seed'] is not None and seed == c.hyperparameters.get('seed', 42)  # nothing about the card's run left unknown: its replay
+    ctx['fused'] = not replay  # a replay trains AdamW as fit() built it; otherwise torch's fused one, faster (within float rounding)
     study, steps = search(ctx, named, budget, seed)
     ranked = _ranked(study)
     steps += rerun_seeds(ctx, ranked[:top], [seed + i for i in range(1, seeds)])  # the same seeds for every reading ranked
-    replay = order['seed'] is not None and seed == c.hyperparameters.get('seed', 42)  # nothing about the card's run left unknown: its replay
     ranked, v = _rank(ranked, replay)
     plot_readings(rows, ranked[:6], f"{Path(str(src)).name}: call {call}, readings through the card's rows", out/'readings.png')
     import optuna
