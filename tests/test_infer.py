@@ -153,18 +153,19 @@ def test_known_answer_ranking(name, tmp_path):
 @slow
 @needs_mirror
 def test_issue_size_card_ranks_its_true_reading_first(tmp_path):
-    """The issue's shape (stsb-two-calls: all 5,749 STS-B pairs, batch 16, fit() 6.2.0 called twice) with its 4 hidden arguments unknown: the first
-    call's rows to step 500 (dev at 360, loss at 500), a 1,000-step search (2 trials) and seed 43 for both: 2,000 steps, measured 26 min 22 s wall on
-    2 idle cores (2 torch threads). The true reading (warm-up 10%: 144 steps) first, beyond seed noise (1.4e6 times likelier than fit()'s defaults,
-    which the rows reject, p 0.0004); its runs: dev 0.8967 and 0.8945 (card 0.8936), loss 0.0217 and 0.0214 (card 0.0217)."""
+    """The issue's shape (stsb-two-calls: all 5,749 STS-B pairs, batch 16, fit() 6.2.0 called twice) with its 4 hidden arguments unknown and its
+    writer's data order unknown (a two-call card's Samples are its second call's): the first call's rows to step 500 (dev at 360, loss at 500), a
+    1,000-step search (2 trials) and seed 43 for both: 2,000 steps, measured 25 min 53 s wall on 2 idle cores (2 torch threads). The true reading
+    (warm-up 10%: 144 steps) first, beyond seed noise (888,000 times likelier than fit()'s defaults, which the rows reject, p 0.0004); its runs:
+    dev 0.8967 and 0.8945 (card 0.8936), loss 0.0216 and 0.0213 (card 0.0217)."""
     r = run_main('recipe', 'infer', DATA/'stsb-two-calls.md', '--until', '500', '--budget', '1000', '--seeds', '2', '--top', '2', '--json', '--out', tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     d = json.loads(r.stdout)
-    assert (d['trials'], d['steps'], [x['name'] for x in d['readings']], d['verdict']['settled'], d['verdict']['consistent']) == (
-        2, 2000, ['example: warm-up 10%', 'fit() defaults'], True, ['example: warm-up 10%'])
+    assert (d['trials'], d['steps'], d['data_order']['seed'], d['replay'], [x['name'] for x in d['readings']], d['verdict']['settled'], d['verdict']['consistent']) == (
+        2, 2000, None, False, ['example: warm-up 10%', 'fit() defaults'], True, ['example: warm-up 10%'])
     true = d['readings'][0]
     runs = [{e['kind']: round(e['run'], 4) for e in errs} for errs in [true['errors'], *true['seed_errors'].values()]]
-    assert (true['settings']['warmup_steps'], runs) == (144, [{'eval': 0.8967, 'loss': 0.0217}, {'eval': 0.8945, 'loss': 0.0214}])
+    assert (true['settings']['warmup_steps'], runs) == (144, [{'eval': 0.8967, 'loss': 0.0216}, {'eval': 0.8945, 'loss': 0.0213}])
 
 def _local_recipe(folder:Path) -> Path:
     "A recipe beside its own data files, named relative to it (80 made-up pairs), with the warm-up card as its published card, on the tiny random encoder."
