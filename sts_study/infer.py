@@ -259,6 +259,18 @@ def writer_order(c:Card, data:DatasetDict, # as `sample_rows`
     return dict(seed=s, why=f"torch seed {s}: its order puts the card's {sum(map(len, want.values()))} Samples rows first (seeds 0-{s} tried)")
 
 
+# %% ../nbs/15_infer.ipynb #wo000004
+def _in_writer_order(ctx:dict, c:Card, rec:dict, r0:Recipe, seed:int, scan:int, call:int, last:int) -> dict:
+    "The writer's data order (`writer_order`) put into the trials: the training data cached in it, the base recipe's `fit_data_seed` set; the order."
+    data = build_train_data(dataclasses.replace(r0, fit_data_seed=None), seed)
+    order = writer_order(c, data, r0.fit_data_seed, scan, call, last)
+    if order['seed'] is not None and rec.get('fit_data_seed') != order['seed']:  # every trial, and the recipe written, train in the writer's order
+        rec['fit_data_seed'] = order['seed']
+        write_atomic(ctx['base'], yaml.safe_dump(rec, sort_keys=False, allow_unicode=True))
+    ctx['cache'] = dict(data=fit_frozen_order(data, order['seed']) if order['seed'] is not None else data, ev=build_evaluation(r0))
+    return order
+
+
 # %% ../nbs/15_infer.ipynb #ffb824b4
 def recipe_dict(p:Path, trust_remote_code:bool=False) -> dict:
     "A recipe file read and checked as `reproduce` reads it (`load_recipe`: strict YAML, known keys, remote code only with the opt-in), its relative data paths made absolute against its folder."
@@ -451,6 +463,16 @@ def replay_verdict(readings:list, # ranked (`replayed` filled in): by rows repla
                                + (f"; the next, {b['name']}, {b['exact']} of {b['of']}" if b else '') + f": settled. Under seed spreads: {fallback['why']}")
 
 
+# %% ../nbs/15_infer.ipynb #rk000002
+def _rank(ranked:list, replay:bool=False) -> tuple:
+    "The readings scored under their own seed spreads (`seed_likelihood`): those run over seeds by log-likelihood (with a `replay`, by rows replayed first), then the others in the search's order: (readings, verdict)."
+    for x in ranked: x.update(seed_likelihood(x), mean=float(np.mean(x['scores'])), low=min(x['scores']), high=max(x['scores']), **(replayed(x) if replay else {}))
+    key = (lambda x: (-x['exact'], -x['loglik'])) if replay else (lambda x: -x['loglik'])
+    ranked = sorted([x for x in ranked if x['loglik'] is not None], key=key) + [x for x in ranked if x['loglik'] is None]
+    v = ranking_verdict(ranked)
+    return ranked, replay_verdict(ranked, v) if replay else v
+
+
 # %% ../nbs/15_infer.ipynb #0d566a98
 def plot_readings(rows:list, # the card rows scored
                   readings:list, # `infer`'s ranking (each with its errors: the run's values)
@@ -488,14 +510,6 @@ def _inferred_recipe(rec:dict, res:dict) -> dict:
     out.setdefault('notes', []).append(f"optimizer inferred from the card's log (call {res['call']}): {best['name']}; {v['why']}")
     return out
 
-def _rank(ranked:list, replay:bool=False) -> tuple:
-    "The readings scored under their own seed spreads (`seed_likelihood`): those run over seeds by log-likelihood (with a `replay`, by rows replayed first), then the others in the search's order: (readings, verdict)."
-    for x in ranked: x.update(seed_likelihood(x), mean=float(np.mean(x['scores'])), low=min(x['scores']), high=max(x['scores']), **(replayed(x) if replay else {}))
-    key = (lambda x: (-x['exact'], -x['loglik'])) if replay else (lambda x: -x['loglik'])
-    ranked = sorted([x for x in ranked if x['loglik'] is not None], key=key) + [x for x in ranked if x['loglik'] is None]
-    v = ranking_verdict(ranked)
-    return ranked, replay_verdict(ranked, v) if replay else v
-
 def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with its published card
           out:str|Path, # folder of the trials' runs (their log.csv) and the plot
           profile:str='full', budget:int=2000, # the search's training steps (the seed reruns come on top)
@@ -521,12 +535,7 @@ def infer(src:str|Path, # a fit()-written card (.md) or a recipe (.yaml) with it
                user=user, fixed=fixed_settings(user), out=out, cache={}, device=device, trust=trust_remote_code)
     named = candidates(c, setup['t_total'], fixed=ctx['fixed'])
     r0 = check_recipe(trial_recipe(ctx, named[0]['settings']))  # a bad recipe or -p key: refused, naming it, before any trial trains
-    data = build_train_data(dataclasses.replace(r0, fit_data_seed=None), seed)
-    order = writer_order(c, data, r0.fit_data_seed, writer_seeds, call, len(ev['calls']))
-    if order['seed'] is not None and rec.get('fit_data_seed') != order['seed']:  # every trial, and the recipe written, train in the writer's order
-        rec['fit_data_seed'] = order['seed']
-        write_atomic(ctx['base'], yaml.safe_dump(rec, sort_keys=False, allow_unicode=True))
-    ctx['cache'] = dict(data=fit_frozen_order(data, order['seed']) if order['seed'] is not None else data, ev=build_evaluation(r0))
+    order = _in_writer_order(ctx, c, rec, r0, seed, writer_seeds, call, len(ev['calls']))
     replay = order['seed'] is not None and seed == c.hyperparameters.get('seed', 42)  # nothing about the card's run left unknown: its replay
     ctx['fused'] = not replay  # a replay trains AdamW as fit() built it; otherwise torch's fused one, faster (within float rounding)
     study, steps = search(ctx, named, budget, seed)
