@@ -407,7 +407,8 @@ def cmd_recipe_infer(args):
     from sts_study.settings import write_atomic
     if not Path(args.card).exists(): print(f'sts-study: error: {args.card}: no such card or recipe', file=sys.stderr); raise SystemExit(2)
     for k in ('budget', 'seeds', 'top', 'writer_seeds'):
-        if getattr(args, k) < (k != 'writer_seeds'): print(f"sts-study: error: --{k.replace('_', '-')} must be at least {int(k != 'writer_seeds')}, not {getattr(args, k)}", file=sys.stderr); raise SystemExit(2)
+        least = 0 if k == 'writer_seeds' else 1
+        if getattr(args, k) < least: print(f"sts-study: error: --{k.replace('_', '-')} must be at least {least}, not {getattr(args, k)}", file=sys.stderr); raise SystemExit(2)
     try: res = infer(args.card, args.out or tempfile.mkdtemp(prefix='sts-study-infer-'), profile=args.profile or 'full', budget=args.budget, seeds=args.seeds,
                      top=args.top, until=args.until, seed=args.seed, files=args.data, overrides=parse_overrides(args.p or []), device=args.device,
                      trust_remote_code=args.trust_remote_code, writer_seeds=args.writer_seeds)

@@ -24,10 +24,10 @@ from datasets import DatasetDict
 # %% auto #0
 __all__ = ['SEARCHED', 'PARAM', 'TOLERANCE', 'PRINTED', 'ALPHA', 'GAP', 'fixed_settings', 'all_held', 'printed_reading',
            'candidates', 'space', 'as_params', 'suggest', 'run_value', 'row_errors', 'fit_score', 'RowScorer',
-           'trial_run', 'intervals', 'reading_overrides', 'held', 'sample_rows', 'writer_seed', 'writer_order',
-           'recipe_dict', 'card_of', 'base_recipe', 'trial_recipe', 'search', 'rerun_seeds', 'deviation', 'runs_of',
-           'row_spread', 'seed_likelihood', 'ranking_verdict', 'printed_unit', 'replayed', 'replay_verdict',
-           'plot_readings', 'infer', 'infer_text']
+           'trial_run', 'intervals', 'reading_overrides', 'held', 'sample_rows', 'writer_seed', 'chance_match',
+           'writer_order', 'recipe_dict', 'card_of', 'base_recipe', 'trial_recipe', 'search', 'rerun_seeds',
+           'deviation', 'runs_of', 'row_spread', 'seed_likelihood', 'ranking_verdict', 'printed_unit', 'replayed',
+           'replay_verdict', 'plot_readings', 'infer', 'infer_text']
 
 # %% ../nbs/15_infer.ipynb #6d08075c
 def fixed_settings(user:dict) -> dict:
@@ -222,17 +222,24 @@ def sample_rows(c:Card, # the card (its datasets' Samples rows)
         out[k] = [set(at.get(w, ())) for w in want]
     return out
 
-def writer_seed(c:Card, data:DatasetDict, # as `sample_rows`
+def writer_seed(want:dict, # `sample_rows`
+                sizes:dict, # dataset → rows, in the recipe's order
                 seeds, # the torch seeds to try, in order
                ) -> int|None:
     "The first of `seeds` whose frozen order (`train.fit_order`) puts the card's Samples rows first in every dataset it shows them of (None: none)."
-    want = sample_rows(c, data)
     if not want or not all(ix for w in want.values() for ix in w): return None
-    sizes = {k: len(d) for k, d in data.items()}
+    k = max(map(len, want.values()))
     for s in seeds:
-        o = fit_order(sizes, s)
-        if all(len(o[k]) >= len(w) and all(o[k][j] in ix for j, ix in enumerate(w)) for k, w in want.items()): return s
+        o = fit_order(sizes, s, first=k)
+        if all(len(o[d]) >= len(w) and all(o[d][j] in ix for j, ix in enumerate(w)) for d, w in want.items()): return s
     return None
+
+def chance_match(want:dict, sizes:dict, # as `writer_seed`
+                 tried:int, # seeds tried
+                ) -> float:
+    "The chance that one of `tried` seeds puts the Samples rows first by chance: each order's first rows drawn at random, `tried` times."
+    one = math.prod(len(ix) / (sizes[d] - j) for d, w in want.items() for j, ix in enumerate(w) if sizes[d] > j)
+    return min(1.0, tried * one)
 
 def writer_order(c:Card, data:DatasetDict, # as `sample_rows`
                  held:int|None, # the seed the recipe or -p gives (`fit_data_seed`)
@@ -243,20 +250,20 @@ def writer_order(c:Card, data:DatasetDict, # as `sample_rows`
     if call != last:  # fit() call `last` drew its order after the training of the calls before it: its Samples say nothing of call `call`'s
         later = f"the card's Samples rows are call {last}'s order, drawn after call {call} trained"
         return dict(seed=held, why=f"torch seed {held}, as held (not checked: {later})" if held is not None else f"unknown: the trials shuffle as the Trainer alone does ({later})")
-    want = sample_rows(c, data)
+    want, sizes = sample_rows(c, data), {k: len(d) for k, d in data.items()}
     missing = [k for k, w in want.items() if not all(w)]
+    absent = f"the card's Samples rows are not in the training data of {', '.join(missing)}"  # cut by a limit, or texts the card escaped
     if held is not None:
-        if not want: return dict(seed=held, why=f"torch seed {held}, as held (the card shows no Samples rows to check it by)")
-        if missing or writer_seed(c, data, [held]) is None:
-            raise RecipeError(f"fit_data_seed: {held} is not the writer's: its order does not put the card's Samples rows first"
-                              + (f" (they are not in the training data of {', '.join(missing)})" if missing else ''))
+        if not want or missing: return dict(seed=held, why=f"torch seed {held}, as held (not checked: {'the card shows no Samples rows' if not want else absent})")
+        if writer_seed(want, sizes, [held]) is None: raise RecipeError(f"fit_data_seed: {held} is not the writer's: its order does not put the card's Samples rows first")
         return dict(seed=held, why=f"torch seed {held}, as held; its order puts the card's Samples rows first")
     unknown = "unknown: the trials shuffle as the Trainer alone does"
-    if not want: return dict(seed=None, why=f"{unknown} (the card shows no Samples rows to find it by)")
-    if missing: return dict(seed=None, why=f"{unknown} (the card's Samples rows are not in the training data of {', '.join(missing)})")
-    s = writer_seed(c, data, range(scan))
+    if not want or missing or scan < 1:
+        return dict(seed=None, why=f"{unknown} ({'the card shows no Samples rows to find it by' if not want else absent if missing else 'not searched: --writer-seeds 0'})")
+    s = writer_seed(want, sizes, range(scan))
     if s is None: return dict(seed=None, why=f"{unknown} (no torch seed in 0-{scan - 1:,} puts the card's Samples rows first)")
-    return dict(seed=s, why=f"torch seed {s}: its order puts the card's {sum(map(len, want.values()))} Samples rows first (seeds 0-{s} tried)")
+    if (p := chance_match(want, sizes, s + 1)) > 1e-3: return dict(seed=None, why=f"{unknown} (torch seed {s} puts the card's Samples rows first, but {s + 1:,} seeds tried would by chance with p {p:.2g})")
+    return dict(seed=s, why=f"torch seed {s}: its order puts the card's {sum(map(len, want.values()))} Samples rows first (seeds 0-{s} tried; by chance: p {p:.2g})")
 
 
 # %% ../nbs/15_infer.ipynb #wo000004
@@ -436,9 +443,9 @@ def ranking_verdict(readings:list, # ranked (`seed_likelihood` filled in): those
 
 # %% ../nbs/15_infer.ipynb #rp000002
 def printed_unit(v:float) -> float:
-    "The unit of the last digit a card printed `v` with (0.9224: 0.0001; read off the shortest repr, so 0.9220 printed reads as 0.922: 0.001)."
+    "The unit of the last digit a card printed `v` with: sentence-transformers rounds its log to 4 decimals, dropping trailing zeros (0.9220 prints 0.922), so at most `PRINTED`."
     from decimal import Decimal
-    return 10.0 ** Decimal(repr(float(v))).as_tuple().exponent
+    return min(10.0 ** Decimal(repr(float(v))).as_tuple().exponent, PRINTED)
 
 def replayed(x:dict, # a reading: its errors (the replay: the run with the card's printed seed) and its runs over seeds (`runs_of`)
             ) -> dict:
@@ -453,11 +460,12 @@ def replayed(x:dict, # a reading: its errors (the replay: the run with the card'
 def replay_verdict(readings:list, # ranked (`replayed` filled in): by rows replayed, then log-likelihood
                    fallback:dict, # `ranking_verdict` of the same readings
                   ) -> dict:
-    "Settled when the first reading replays every row to the printed digits, the next does not and seeds give the margin (2 or more); otherwise `fallback`, the replays counted in its why."
+    "Settled when the first reading replays every row to the printed digits, the next does not, and seeds alone would do so with a chance under 1 in 20; otherwise `fallback`, the replays counted in its why."
     a, b = (readings + [None])[:2]
     count = '; replays (the writer\'s data order and the card\'s seed): ' + ', '.join(f"{x['name']} {x['exact']} of {x['of']} rows" for x in readings)
-    if not (a and a['exact'] == a['of'] > 0 and a['chance'] is not None and (b is None or b['exact'] < b['of'])): return fallback | dict(why=fallback['why'] + count)
-    margin = f"seeds alone would land on every row's printed digits with a chance of at most {a['chance']:.2g}"
+    if not (a and a['exact'] == a['of'] > 0 and a['chance'] is not None and a['chance'] < math.exp(-GAP) and (b is None or b['exact'] < b['of'])):
+        return fallback | dict(replay=False, why=fallback['why'] + count)
+    margin = f"seeds alone would land on every row's printed digits with a chance of roughly {a['chance']:.2g}"
     return fallback | dict(settled=True, replay=True, best=a['name'], next=b['name'] if b else None,
                            why=f"{a['name']} replays the card: all {a['of']} rows to the printed digits under the writer's data order and seed ({margin})"
                                + (f"; the next, {b['name']}, {b['exact']} of {b['of']}" if b else '') + f": settled. Under seed spreads: {fallback['why']}")
@@ -467,7 +475,7 @@ def replay_verdict(readings:list, # ranked (`replayed` filled in): by rows repla
 def _rank(ranked:list, replay:bool=False) -> tuple:
     "The readings scored under their own seed spreads (`seed_likelihood`): those run over seeds by log-likelihood (with a `replay`, by rows replayed first), then the others in the search's order: (readings, verdict)."
     for x in ranked: x.update(seed_likelihood(x), mean=float(np.mean(x['scores'])), low=min(x['scores']), high=max(x['scores']), **(replayed(x) if replay else {}))
-    key = (lambda x: (-x['exact'], -x['loglik'])) if replay else (lambda x: -x['loglik'])
+    key = (lambda x: (-(x['exact'] == x['of'] > 0), -x['loglik'])) if replay else (lambda x: -x['loglik'])  # a full replay first; partial ones count for nothing
     ranked = sorted([x for x in ranked if x['loglik'] is not None], key=key) + [x for x in ranked if x['loglik'] is None]
     v = ranking_verdict(ranked)
     return ranked, replay_verdict(ranked, v) if replay else v

@@ -129,7 +129,7 @@ class Recipe:
     schedule: dict = field(default_factory=dict)  # {compress_to, card_sizes, max_evals}: the card's whole run in compress_to steps (see `schedule.compressed_plan`)
     allow_label_misuse: bool = False
     optimizer: Optimizer = field(default_factory=Optimizer)  # the Trainer's, or fit()'s reconstruction
-    fit_data_seed: int|None = None  # the torch seed the card's writer had set when it called fit(): fit() froze its DataLoaders' shuffle under it (None: the Trainer's shuffle alone)
+    fit_data_seed: int|None = None  # the torch seed the card's writer had set when it called fit(): fit() froze its DataLoaders' shuffle under it (of the data after `limit`; None: the Trainer's shuffle alone)
     select: str = 'last'  # the model a run reports: 'last', or 'best_on_dev' (fit() with an output path saved the best)
     variants: tuple = ()
     notes: list = field(default_factory=list)  # what the profile swaps (data in place of the card's), recorded by runs

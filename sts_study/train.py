@@ -87,12 +87,13 @@ def build_train_data(r:Recipe, seed:int=42) -> DatasetDict:
 
 def fit_order(sizes:dict, # dataset → rows, in the order of fit()'s objectives (the recipe's `train`)
               seed:int, # the torch seed the writer had set when it called fit() (the recipe's `fit_data_seed`)
+              first:int|None=None, # only each order's first rows (the same draws: a loader's iterator and sampler draw as it starts)
              ) -> dict:
     "Dataset → the row order fit() froze: each dataset's `DataLoader(shuffle=True)` iterated in turn after `torch.manual_seed(seed)`."
     state = torch.get_rng_state()  # the order is drawn aside: the run's own seeding is left as it was
     try:
         torch.manual_seed(seed)
-        return {k: [i for b in DataLoader(range(n), batch_size=max(n, 1), shuffle=True) for i in b.tolist()] for k, n in sizes.items()}
+        return {k: next(iter(DataLoader(range(n), batch_size=min(first or n, n), shuffle=True))).tolist() if n else [] for k, n in sizes.items()}
     finally: torch.set_rng_state(state)
 
 def fit_frozen_order(data:DatasetDict, # the training datasets, in the order of fit()'s objectives
