@@ -151,6 +151,23 @@ def test_known_answer_ranking(name, tmp_path):
     assert (d['readings'][0]['name'], [x['exact'] for x in d['readings']], v['settled'], v['replay']) == (KNOWN[name][0], replays, True, True)
     if name == 'st6-two-calls.md': assert (d['printed_call'], [c['epochs_seen'] for c in d['calls']], d['epochs']) == (2, [2, 1], 2)
 
+# measured without the writer's order (no seed held on a two-call card): each card's whole first call (80 steps; `--budget 480`, otherwise as above):
+# card → (the true reading's log-likelihood gap to the next, in times, at least)
+MEASURED_WHOLE_CALL = {'two-calls.md': 74, 'st6-two-calls.md': 357}
+
+@slow
+@needs_mirror
+@pytest.mark.parametrize('name', list(MEASURED_WHOLE_CALL))
+def test_two_call_cards_ranked_without_the_writers_order(name, tmp_path):
+    """A two-call card's Samples are its second call's order: without a held seed the seed-spread ranking decides. With the whole first call, as
+    measured (one torch thread, beside the other card: 12 min 27-35 s wall, 1,440 steps), the true reading is first and beyond seed noise on both."""
+    r = run_main('recipe', 'infer', DATA/name, '--budget', '480', '--seeds', '3', '--top', '6', '--json', '--out', tmp_path, '-p', 'eval.limit', '200')
+    assert r.returncode == 0, r.stderr[-3000:]
+    d = json.loads(r.stdout)
+    v = d['verdict']
+    assert (d['data_order']['seed'], d['replay'], d['readings'][0]['name'], v['settled'], v['next'], d['steps']) == (None, False, KNOWN[name][0], True, 'as printed', 1440)
+    assert round(math.exp(v['gap'])) == MEASURED_WHOLE_CALL[name]
+
 @slow
 @needs_mirror
 def test_issue_size_card_ranks_its_true_reading_first(tmp_path):
