@@ -452,9 +452,10 @@ def replayed(x:dict, # a reading: its errors (the replay: the run with the card'
     "The rows the reading's replay reproduces to the card's printed digits (`exact` of `of`), and the chance seeds alone land a run on every one of them (None: one run, no spread)."
     runs, rows = runs_of(x), x['errors']
     exact = sum(e['run'] is not None and math.isfinite(e['run']) and abs(e['run'] - e['card']) <= printed_unit(e['card']) / 2 + 1e-12 for e in rows)
-    if len(runs) < 2 or any(deviation(r[i]) is None or not math.isfinite(deviation(r[i])) for r in runs for i in range(len(rows))): return dict(exact=exact, of=len(rows), chance=None)
+    devs = [[deviation(r[i]) for r in runs] for i in range(len(rows))]  # a row's deviations over the runs
+    if len(runs) < 2 or any(v is None or not math.isfinite(v) for d in devs for v in d): return dict(exact=exact, of=len(rows), chance=None)
     width = [printed_unit(e['card']) / (abs(e['card']) if e['kind'] == 'loss' else 1) for e in rows]  # in the deviation's units
-    spread = [row_spread(e, [deviation(r[i]) for r in runs]) for i, e in enumerate(rows)]
+    spread = [row_spread(e, d) for e, d in zip(rows, devs)]
     return dict(exact=exact, of=len(rows), chance=float(np.prod([min(1.0, w / (s * math.sqrt(2 * math.pi))) for w, s in zip(width, spread)])))
 
 def replay_verdict(readings:list, # ranked (`replayed` filled in): by rows replayed, then log-likelihood
